@@ -55,12 +55,19 @@ export interface Desktop {
    * while some client waits for pixels; never called concurrently with itself.
    */
   poll(): Promise<void>;
-  /** Press (`down`) or release a key by X keysym. Events are applied in call order. */
-  keyEvent(keysym: number, down: boolean): void;
+  /**
+   * Press (`down`) or release a key by X keysym. Events are applied in call order. `clientId`
+   * (the session id) lets the desktop release a key through the keycode that client pressed it
+   * with, even when several clients type at once.
+   */
+  keyEvent(keysym: number, down: boolean, clientId?: number): void;
   /** Press or release by XT scancode (QEMU extended key event), with the keysym as fallback. */
-  keyCodeEvent?(keysym: number, xtScancode: number, down: boolean): void;
-  /** Move the pointer and set the button mask (bit 0 = button 1 … bit 7 = button 8). */
-  pointerEvent(x: number, y: number, buttonMask: number): void;
+  keyCodeEvent?(keysym: number, xtScancode: number, down: boolean, clientId?: number): void;
+  /**
+   * Move the pointer and set the button mask (bit 0 = button 1 … bit 7 = button 8). Buttons are
+   * diffed per `clientId`, so one client's mask never releases another's buttons.
+   */
+  pointerEvent(x: number, y: number, buttonMask: number, clientId?: number): void;
   /** A client set the clipboard (already decoded from Latin-1 or UTF-8). */
   setClipboard(text: string): void;
   /** Resolves once every input event passed so far has reached the desktop. */

@@ -1,0 +1,356 @@
+/**
+ * The X11 screen as a frame source: what the composition root wraps into the server's
+ * `Desktop` (framebuffer + poll + cursor + resize + fatal error).
+ *
+ * Each poll captures the root (MIT-SHM or GetImage), compares it with the last reported frame
+ * in 16×16 tiles, and returns the coalesced rectangles that really changed. DAMAGE events are
+ * only hints (x11vnc's lesson: damage can be wrong): with no damage since the last poll the
+ * capture is skipped, with some the comparison is limited to the hinted tiles, and every
+ * `verifyIntervalMs` a full comparison runs regardless.
+ *
+ * Buffers: `framebuffer` always equals "everything reported so far". A poll grabs into a
+ * second buffer; after a full comparison the two are swapped (no 8 MB copy), after a
+ * hint-limited one only the reported rectangles are copied across, because pixels outside the
+ * hints were not compared and must not slip into the framebuffer unreported.
+ *
+ * Uses its own X connection so capture round trips never queue behind input or clipboard
+ * traffic.
+ */
+import { ErrorCode, VncError } from '../core/errors.js';
+import type { Rect } from '../core/geometry.js';
+import { silentLogger, type Logger } from '../core/log.js';
+import { createPixelBuffer, type PixelBuffer } from '../core/pixel-buffer.js';
+import { openX11, type X11Connection } from '../core/x11-connection.js';
+import { coalesceTiles, type CoalesceOptions } from './tile-coalesce.js';
+import { createTileMap, diffTiles, markRects, type TileMap } from './tile-diff.js';
+import { CursorWatcher, type CursorImage } from './x11-cursor.js';
+import { BellWatcher } from './x11-bell.js';
+import { DamageHints, type DamageLevel } from './x11-damage.js';
+import { setScreenSize, type ResizeStatusValue } from './x11-randr-resize.js';
+import { X11FrameGrabber, isXError, rootSize, type GrabMethod } from './x11-frame-grabber.js';
+
+export type { CursorImage } from './x11-cursor.js';
+
+/** Callbacks of {@link X11ScreenSource}. All optional; may be replaced with `setHandlers`. */
+export interface ScreenSourceHandlers {
+  /** The pointer shape changed (the shape at open time is in `cursor`). */
+  cursor?(image: CursorImage): void;
+  /** The screen changed size; `framebuffer` already has the new size and real pixels. */
+  resize?(width: number, height: number): void;
+  /** Something rang the X bell (XKB BellNotify; bursts merged, see BellWatcher). */
+  bell?(): void;
+  /** The X connection was lost or capture failed for good. Called once; the source is closed. */
+  fatal?(err: VncError): void;
+}
+
+export interface X11ScreenSourceOptions {
+  /** X display (":N"); defaults to `$DISPLAY`. */
+  display?: string;
+  /** Deadline for connecting (ms). Default 5000. */
+  connectTimeoutMs?: number;
+  /** Use MIT-SHM when usable (default true). */
+  useShm?: boolean;
+  /** Use DAMAGE hints when available (default true). */
+  useDamage?: boolean;
+  damageLevel?: DamageLevel;
+  /** With DAMAGE, run a full comparison at least this often (ms). Default 1000. */
+  verifyIntervalMs?: number;
+  /** Track the cursor shape through XFIXES (default true). */
+  trackCursor?: boolean;
+  /** Watch the X bell through XKB (default true). */
+  watchBell?: boolean;
+  /** Largest cursor side accepted (default 512). */
+  maxCursorSide?: number;
+  coalesce?: CoalesceOptions;
+  handlers?: ScreenSourceHandlers;
+  logger?: Logger;
+}
+
+/** Counters for logs and benchmarks. */
+export interface ScreenSourceStats {
+  polls: number;
+  /** Polls answered without capturing (no damage reported). */
+  skipped: number;
+  captures: number;
+  fullCompares: number;
+  /** Comparisons limited to the tiles DAMAGE hinted at. */
+  limitedCompares: number;
+  /** Dirty tiles that a full comparison found outside the damage hints (damage misses). */
+  missedTiles: number;
+}
+
+export class X11ScreenSource {
+  private front: PixelBuffer;
+  private back: PixelBuffer;
+  private dirty: TileMap;
+  private candidates: TileMap;
+  private handlers: ScreenSourceHandlers;
+  private fullPending = true;
+  private lastVerify = 0;
+  private chain: Promise<unknown> = Promise.resolve();
+  private isClosed = false;
+  private closing: Promise<void> | null = null;
+  private bellWatcher: BellWatcher | null = null;
+  private readonly log: Logger;
+  readonly stats: ScreenSourceStats = { polls: 0, skipped: 0, captures: 0, fullCompares: 0, limitedCompares: 0, missedTiles: 0 };
+
+  private constructor(
+    private readonly conn: X11Connection,
+    private readonly grabber: X11FrameGrabber,
+    private readonly damage: DamageHints | null,
+    private cursorWatcher: CursorWatcher | null,
+    private readonly opts: X11ScreenSourceOptions,
+  ) {
+    this.handlers = opts.handlers ?? {};
+    this.log = (opts.logger ?? silentLogger).child('capture');
+    this.front = createPixelBuffer(grabber.width, grabber.height);
+    this.back = createPixelBuffer(grabber.width, grabber.height);
+    this.dirty = createTileMap(grabber.width, grabber.height);
+    this.candidates = createTileMap(grabber.width, grabber.height);
+  }
+
+  /**
+   * Connects, prepares capture, and grabs a first frame: `framebuffer` holds real pixels when
+   * this resolves. The first `poll()` then reports the whole screen.
+   */
+  static async open(opts: X11ScreenSourceOptions = {}): Promise<X11ScreenSource> {
+    const conn = await openX11({ display: opts.display, timeoutMs: opts.connectTimeoutMs, shm: opts.useShm !== false });
+    let grabber: X11FrameGrabber | null = null;
+    let damage: DamageHints | null = null;
+    try {
+      grabber = await X11FrameGrabber.create(conn, { useShm: opts.useShm });
+      damage = opts.useDamage === false ? null : await DamageHints.create(conn, { level: opts.damageLevel });
+      const src = new X11ScreenSource(conn, grabber, damage, null, opts);
+      await src.grabber.grab(src.front);
+      src.stats.captures++;
+      if (opts.trackCursor !== false) {
+        src.cursorWatcher = await CursorWatcher.create(conn, {
+          maxSide: opts.maxCursorSide,
+          onCursor: (img) => src.handlers.cursor?.(img),
+          onError: (err) => src.log.warn('cursor image unavailable', { err }),
+        });
+      }
+      if (opts.watchBell !== false) src.bellWatcher = await BellWatcher.create(conn, { onBell: () => src.handlers.bell?.() });
+      await src.watchScreenSize();
+      conn.onClose((err) => {
+        if (err) src.fail(err);
+      });
+      conn.onError((err) => src.log.debug('unclaimed X error', { err }));
+      src.log.info('capturing X screen', {
+        display: conn.displayName,
+        size: `${grabber.width}x${grabber.height}`,
+        method: grabber.method,
+        damage: damage ? (opts.damageLevel ?? 'delta') : 'off',
+      });
+      return src;
+    } catch (err) {
+      damage?.destroy();
+      await grabber?.close();
+      await conn.close();
+      throw err instanceof VncError ? err : new VncError(ErrorCode.Desktop, 'cannot start X screen capture', { cause: err });
+    }
+  }
+
+  /** The last reported screen contents (BGRX). Replaced, not only rewritten, by poll() and resizes. */
+  get framebuffer(): PixelBuffer {
+    return this.front;
+  }
+
+  /** The cursor shape displayed now, or null without XFIXES. */
+  get cursor(): CursorImage | null {
+    return this.cursorWatcher?.current ?? null;
+  }
+
+  get method(): GrabMethod {
+    return this.grabber.method;
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  setHandlers(handlers: ScreenSourceHandlers): void {
+    this.handlers = handlers;
+  }
+
+  /**
+   * Captures now and returns the rectangles that changed since the previous poll (verified by
+   * comparison, coalesced, inside the screen, disjoint). Not to be called concurrently with
+   * itself (calls are queued if it is). Rejects with `VNC_ERR_DESKTOP` once closed.
+   */
+  poll(): Promise<Rect[]> {
+    return this.serial(() => this.pollNow());
+  }
+
+  /**
+   * Asks the X server for a new screen size through RANDR (RFB SetDesktopSize). On success the
+   * framebuffer has the new size and real pixels when this resolves, the `resize` handler has
+   * been called, and the next poll reports the whole screen. Resolves to an RFB
+   * ExtendedDesktopSize status (0 ok, 1 prohibited, 2 out of resources, 3 invalid layout).
+   */
+  setSize(width: number, height: number): Promise<ResizeStatusValue> {
+    return this.serial(async () => {
+      if (this.isClosed) throw new VncError(ErrorCode.Desktop, 'X screen source is closed');
+      const status = await setScreenSize(this.conn, width, height);
+      if (status === 0) await this.checkSize();
+      return status;
+    });
+  }
+
+  /** Stops capturing and closes the X connection. Idempotent; never rejects. */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.isClosed = true;
+    this.closing = (async () => {
+      await this.chain.catch(() => {});
+      this.cursorWatcher?.close();
+      this.bellWatcher?.close();
+      this.damage?.destroy();
+      await this.grabber.close();
+      await this.conn.close();
+    })();
+    return this.closing;
+  }
+
+  private async pollNow(): Promise<Rect[]> {
+    if (this.isClosed) throw new VncError(ErrorCode.Desktop, 'X screen source is closed');
+    this.stats.polls++;
+    const full = (): Rect[] => [{ x: 0, y: 0, w: this.front.width, h: this.front.height }];
+    if (this.fullPending) {
+      this.fullPending = false;
+      this.damage?.reset();
+      // The framebuffer already holds a fresh frame (open or resize), so report it as a whole.
+      return full();
+    }
+    const now = Date.now();
+    const verifyDue = !this.damage || now - this.lastVerify >= (this.opts.verifyIntervalMs ?? 1000);
+    // One cheap round trip first, so every DamageNotify the server generated before this poll
+    // has been read (otherwise a change drawn just before the poll would wait a frame).
+    if (!verifyDue && !this.damage!.hasPending()) await this.conn.sync();
+    if (!verifyDue && !this.damage!.hasPending()) {
+      this.stats.skipped++;
+      return [];
+    }
+
+    this.damage?.begin();
+    try {
+      await this.grabber.grab(this.back);
+    } catch (err) {
+      this.damage?.reset();
+      if (isXError(err) && !this.conn.closed) {
+        // Most likely the screen shrank before its notify reached us: re-read the size.
+        if (await this.checkSize()) return full();
+      }
+      throw err;
+    }
+    this.stats.captures++;
+    const hints = this.damage?.end();
+
+    const limited = !verifyDue && hints !== undefined && !hints.all;
+    let n: number;
+    if (limited) {
+      this.candidates.bits.fill(0);
+      markRects(this.candidates, hints.rects);
+      n = diffTiles(this.front, this.back, this.dirty, this.candidates);
+      this.stats.limitedCompares++;
+    } else {
+      n = diffTiles(this.front, this.back, this.dirty);
+      this.stats.fullCompares++;
+      if (verifyDue) this.lastVerify = now;
+      if (verifyDue && hints && !hints.all && n > 0) this.countMisses(hints.rects);
+    }
+    if (n === 0) return [];
+    const rects = coalesceTiles(this.dirty, this.opts.coalesce);
+    if (limited) {
+      copyRects(this.back, this.front, rects);
+    } else {
+      const t = this.front;
+      this.front = this.back;
+      this.back = t;
+    }
+    return rects;
+  }
+
+  /** Damage misses: dirty tiles of a full comparison that no hint covered. Diagnostics only. */
+  private countMisses(hintRects: readonly Rect[]): void {
+    this.candidates.bits.fill(0);
+    markRects(this.candidates, hintRects);
+    let missed = 0;
+    const d = this.dirty.bits;
+    const c = this.candidates.bits;
+    for (let i = 0; i < d.length; i++) if (d[i] && !c[i]) missed++;
+    if (missed > 0) {
+      this.stats.missedTiles += missed;
+      this.log.debug('damage hints missed changed tiles', { missed });
+    }
+  }
+
+  /** Subscribes to root size changes (RANDR ScreenChangeNotify, and root ConfigureNotify). */
+  private async watchScreenSize(): Promise<void> {
+    const X = this.conn.X;
+    try {
+      const randr = await this.conn.require('randr');
+      randr.SelectInput(this.conn.root, randr.NotifyMask.ScreenChange);
+    } catch {
+      // No RANDR: root ConfigureNotify below still reports size changes.
+    }
+    await this.conn.request(
+      (cb) => X.ChangeWindowAttributes(this.conn.root, { eventMask: 0x00020000 /* StructureNotify */ }, cb),
+      { what: 'ChangeWindowAttributes(root)' },
+    );
+    this.conn.onEvent((ev) => {
+      const sizeEvent =
+        ev?.name === 'RRScreenChangeNotify' || (ev?.name === 'ConfigureNotify' && (ev.wid1 ?? ev.wid) === this.conn.root);
+      if (!sizeEvent || this.isClosed) return;
+      this.serial(() => this.checkSize()).catch((err: unknown) => {
+        if (!this.isClosed) this.fail(err instanceof VncError ? err : new VncError(ErrorCode.Desktop, 'screen resize failed', { cause: err }));
+      });
+    });
+  }
+
+  /**
+   * Re-reads the root size; on a change, reallocates the buffers, grabs a fresh frame, tells the
+   * resize handler and makes the next poll report the whole screen. Returns whether it changed.
+   */
+  private async checkSize(): Promise<boolean> {
+    if (this.isClosed) return false;
+    const { width, height } = await rootSize(this.conn);
+    if (width === this.front.width && height === this.front.height) return false;
+    await this.grabber.resize(width, height);
+    const front = createPixelBuffer(width, height);
+    await this.grabber.grab(front);
+    this.front = front;
+    this.back = createPixelBuffer(width, height);
+    this.dirty = createTileMap(width, height);
+    this.candidates = createTileMap(width, height);
+    this.damage?.reset();
+    this.fullPending = true;
+    this.log.info('X screen resized', { size: `${width}x${height}` });
+    this.handlers.resize?.(width, height);
+    return true;
+  }
+
+  private fail(err: VncError): void {
+    if (this.isClosed) return;
+    this.log.error('X screen capture failed', { err });
+    void this.close();
+    this.handlers.fatal?.(err);
+  }
+
+  /** Runs `task` after every earlier poll/resize task; the queue survives failures. */
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(task, task);
+    this.chain = run.catch(() => {});
+    return run;
+  }
+}
+
+/** Copies `rects` from `src` to `dst` (same size), row by row. */
+function copyRects(src: PixelBuffer, dst: PixelBuffer, rects: readonly Rect[]): void {
+  for (const r of rects) {
+    for (let y = r.y; y < r.y + r.h; y++) {
+      const s = (y * src.stride + r.x) * 4;
+      src.data.copy(dst.data, (y * dst.stride + r.x) * 4, s, s + r.w * 4);
+    }
+  }
+}

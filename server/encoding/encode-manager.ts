@@ -1,0 +1,261 @@
+/**
+ * Per-session encoding policy (the role of TigerVNC's EncodeManager): decides *which* encoder
+ * writes each part of an update; the encoders only know *how*.
+ *
+ * For every damaged rectangle:
+ * 1. Large single-colour areas are cut out (solid.ts) and sent with the client's cheapest solid
+ *    encoding (Tight fill, RRE without subrectangles, …) when it listed one.
+ * 2. The rest is split into bounded pieces (≤ 65536 px, ≤ 2048 wide; ZRLE/Hextile bands keep
+ *    their tiles whole).
+ * 3. Each piece goes to the client's preferred encoding — the first supported one it listed.
+ *    Tight, TightPNG and ZRLE classify content themselves (fill / palette / JPEG per piece or
+ *    tile). RRE is used only for flat pieces: a piece with too many colours goes to the best
+ *    full-colour encoding the client listed, and an RRE result larger than Raw is replaced by Raw.
+ *
+ * Only encodings the client listed are sent, plus Raw, which every client must accept.
+ *
+ * Encoders are created lazily and live as long as the session: their zlib streams pair with the
+ * client's inflate streams, so they survive SetEncodings and SetPixelFormat.
+ */
+import type { PixelBuffer } from '../../core/pixel-buffer.js';
+import type { Rect } from '../../core/geometry.js';
+import { silentLogger, type Logger } from '../../core/log.js';
+import { ErrorCode, VncError } from '../../core/errors.js';
+import type { EncodeContext, EncodedRects, Encoder } from './encoder.js';
+import { Encoding, PseudoEncoding, SUPPORTED_ENCODINGS, encodingName } from './encodings.js';
+import { createRawEncoder } from './raw.js';
+import { createZlibEncoder } from './zlib.js';
+import { createZrleEncoder } from './zrle.js';
+import { createHextileEncoder } from './hextile.js';
+import { createRreEncoder } from './rre.js';
+import { createTightEncoder } from './tight.js';
+import { createTightPngEncoder } from './tight-png.js';
+import { encodeCopyRect } from './copy-rect.js';
+import { findSolidRects, SOLID_MIN_AREA } from './solid.js';
+import { clipToFramebuffer, splitRect, MAX_PIECE_AREA, MAX_PIECE_WIDTH } from './split.js';
+import { Palette, analyseColours } from './palette.js';
+
+/** Counters per encoding since the session started (or the last `resetStats`). */
+export interface EncodingStats {
+  readonly encoding: number;
+  readonly name: string;
+  /** Rectangles written (as counted in FramebufferUpdate headers). */
+  readonly rects: number;
+  readonly pixels: number;
+  /** Wire bytes including the 12-byte rectangle headers. */
+  readonly bytes: number;
+  /** What the same pixels would have cost as Raw in the client's format (headers included). */
+  readonly rawBytes: number;
+}
+
+export interface EncodeManagerOptions {
+  log?: Logger;
+  /** Smallest solid area worth its own rectangle (default SOLID_MIN_AREA = 2048 px). */
+  solidMinArea?: number;
+}
+
+const FACTORIES: Record<number, () => Encoder> = {
+  [Encoding.Raw]: createRawEncoder,
+  [Encoding.Zlib]: createZlibEncoder,
+  [Encoding.ZRLE]: createZrleEncoder,
+  [Encoding.Hextile]: createHextileEncoder,
+  [Encoding.RRE]: createRreEncoder,
+  [Encoding.Tight]: createTightEncoder,
+  [Encoding.TightPNG]: createTightPngEncoder,
+};
+
+/** Encodings that write a single-colour rectangle in a few bytes. */
+const SOLID_CAPABLE = new Set<number>([Encoding.Tight, Encoding.TightPNG, Encoding.RRE, Encoding.Hextile, Encoding.ZRLE]);
+/** Encodings that cope with photo-like content (RRE does not). */
+const FULL_COLOUR_CAPABLE = new Set<number>([Encoding.ZRLE, Encoding.Tight, Encoding.TightPNG, Encoding.Hextile, Encoding.Zlib]);
+
+/** Piece bounds per encoding: [max area, max width, row alignment]. */
+function pieceBounds(encoding: number): [number, number, number] {
+  switch (encoding) {
+    case Encoding.ZRLE: return [MAX_PIECE_WIDTH * 64, MAX_PIECE_WIDTH, 64];
+    case Encoding.Hextile: return [MAX_PIECE_AREA, MAX_PIECE_WIDTH, 16];
+    default: return [MAX_PIECE_AREA, MAX_PIECE_WIDTH, 1];
+  }
+}
+
+interface MutableStats { rects: number; pixels: number; bytes: number; rawBytes: number }
+
+export class EncodeManager {
+  private readonly log: Logger;
+  private readonly solidMinArea: number;
+  private readonly encoders = new Map<number, Encoder>();
+  private readonly counters = new Map<number, MutableStats>();
+  private readonly palette = new Palette(256);
+  private listed = new Set<number>();
+  private preferred: number = Encoding.Raw;
+  private solidEncoding: number | null = null;
+  private fullColourEncoding: number = Encoding.Raw;
+  private quality: number | undefined;
+  private compress: number | undefined;
+  private disposed = false;
+
+  constructor(options: EncodeManagerOptions = {}) {
+    this.log = options.log ?? silentLogger;
+    this.solidMinArea = options.solidMinArea ?? SOLID_MIN_AREA;
+  }
+
+  /**
+   * The client's SetEncodings list, in its preference order. Replaces the previous list; the
+   * encoders (and their streams) are kept.
+   */
+  setEncodings(list: readonly number[]): void {
+    this.listed = new Set(list);
+    const real = list.filter((e) => SUPPORTED_ENCODINGS.includes(e) && e !== Encoding.CopyRect);
+    this.preferred = real[0] ?? Encoding.Raw;
+    this.solidEncoding = SOLID_CAPABLE.has(this.preferred) ? this.preferred : (real.find((e) => SOLID_CAPABLE.has(e)) ?? null);
+    this.fullColourEncoding = this.preferred === Encoding.RRE
+      ? (real.find((e) => FULL_COLOUR_CAPABLE.has(e)) ?? Encoding.Raw)
+      : this.preferred;
+    this.quality = undefined;
+    this.compress = undefined;
+    for (const e of list) {
+      if (this.quality === undefined && e >= PseudoEncoding.QualityLevel0 && e <= PseudoEncoding.QualityLevel9) this.quality = e - PseudoEncoding.QualityLevel0;
+      if (this.compress === undefined && e >= PseudoEncoding.CompressLevel0 && e <= PseudoEncoding.CompressLevel9) this.compress = e - PseudoEncoding.CompressLevel0;
+    }
+    this.log.debug('encodings set', {
+      preferred: encodingName(this.preferred),
+      solid: this.solidEncoding === null ? 'none' : encodingName(this.solidEncoding),
+      fullColour: encodingName(this.fullColourEncoding),
+      quality: this.quality,
+      compress: this.compress,
+    });
+  }
+
+  /** Did the client list this encoding or pseudo-encoding? (Raw is always true.) */
+  clientSupports(encoding: number): boolean {
+    return encoding === Encoding.Raw || this.listed.has(encoding);
+  }
+
+  /** The real encoding used for most rectangles. */
+  get preferredEncoding(): number {
+    return this.preferred;
+  }
+
+  /** JPEG quality level 0–9 from the client's list, if any. */
+  get qualityLevel(): number | undefined {
+    return this.quality;
+  }
+
+  /** Compression level 0–9 from the client's list, if any. */
+  get compressLevel(): number | undefined {
+    return this.compress;
+  }
+
+  /**
+   * Encodes `rects` (clipped to `fb`) for the client. Every pixel is read synchronously, before
+   * this returns; the promise resolves with the rectangles in order. Calls may overlap: each
+   * encoder keeps call order. `ctx.qualityLevel`/`compressLevel`, when absent, are taken from
+   * the client's SetEncodings list.
+   */
+  encodeRegion(fb: PixelBuffer, rects: readonly Rect[], ctx: EncodeContext): Promise<EncodedRects> {
+    if (this.disposed) return Promise.reject(new VncError(ErrorCode.Closed, 'encode manager disposed'));
+    const full: EncodeContext = {
+      converter: ctx.converter,
+      qualityLevel: ctx.qualityLevel ?? this.quality,
+      compressLevel: ctx.compressLevel ?? this.compress,
+    };
+    const parts: (EncodedRects | Promise<EncodedRects>)[] = [];
+    try {
+      for (const r0 of rects) {
+        const r = clipToFramebuffer(r0, fb.width, fb.height);
+        if (r) this.encodeRect(fb, r, full, parts);
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return Promise.all(parts).then((list) => {
+      let count = 0;
+      const chunks: Buffer[] = [];
+      for (const e of list) { count += e.count; chunks.push(...e.chunks); }
+      return { count, chunks };
+    });
+  }
+
+  /**
+   * A CopyRect rectangle: `dest` gets the client's own pixels from (`srcX`, `srcY`). Throws
+   * VNC_ERR_UNSUPPORTED when the client did not list CopyRect. `bytesPerPixel` (the client's)
+   * only feeds the raw-equivalent counter.
+   */
+  encodeCopy(dest: Rect, srcX: number, srcY: number, bytesPerPixel = 4): EncodedRects {
+    if (!this.listed.has(Encoding.CopyRect)) throw new VncError(ErrorCode.Unsupported, 'client did not list CopyRect');
+    const out = encodeCopyRect(dest, srcX, srcY);
+    this.count(Encoding.CopyRect, dest.w * dest.h, out, bytesPerPixel);
+    return out;
+  }
+
+  stats(): EncodingStats[] {
+    return [...this.counters].map(([encoding, s]) => ({ encoding, name: encodingName(encoding), ...s }));
+  }
+
+  resetStats(): void {
+    this.counters.clear();
+  }
+
+  /** Frees every encoder (zlib streams). Pending encodes reject with VNC_ERR_CLOSED. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const e of this.encoders.values()) e.dispose();
+    this.encoders.clear();
+  }
+
+  private encoder(encoding: number): Encoder {
+    let e = this.encoders.get(encoding);
+    if (!e) {
+      const make = FACTORIES[encoding];
+      if (!make) throw new VncError(ErrorCode.Unsupported, `no encoder for ${encodingName(encoding)}`);
+      e = make();
+      this.encoders.set(encoding, e);
+    }
+    return e;
+  }
+
+  private encodeRect(fb: PixelBuffer, r: Rect, ctx: EncodeContext, parts: (EncodedRects | Promise<EncodedRects>)[]): void {
+    let rest: Rect[] = [r];
+    if (this.solidEncoding !== null && r.w * r.h >= this.solidMinArea) {
+      const split = findSolidRects(fb, r, this.solidMinArea);
+      for (const s of split.solids) parts.push(this.run(this.solidEncoding, fb, s.rect, ctx));
+      rest = split.rest;
+    }
+    const [maxArea, maxWidth, align] = pieceBounds(this.preferred);
+    for (const big of rest) {
+      for (const p of splitRect(big, maxArea, maxWidth, align)) parts.push(this.encodePiece(fb, p, ctx));
+    }
+  }
+
+  private encodePiece(fb: PixelBuffer, p: Rect, ctx: EncodeContext): EncodedRects | Promise<EncodedRects> {
+    if (this.preferred !== Encoding.RRE) return this.run(this.preferred, fb, p, ctx);
+    // RRE only pays off for flat content: few colours per area.
+    const maxColours = Math.max(2, Math.min(256, Math.floor((p.w * p.h) / 16)));
+    if (analyseColours(fb.pixels, fb.stride, p.x, p.y, p.w, p.h, maxColours, this.palette) < 0) {
+      return this.run(this.fullColourEncoding, fb, p, ctx);
+    }
+    const rre = this.encoder(Encoding.RRE).encode(fb, p, ctx) as EncodedRects; // synchronous
+    const bytes = rre.chunks.reduce((a, c) => a + c.length, 0);
+    if (bytes > 12 + p.w * p.h * ctx.converter.bytesPerPixel) return this.run(Encoding.Raw, fb, p, ctx);
+    this.count(Encoding.RRE, p.w * p.h, rre, ctx.converter.bytesPerPixel);
+    return rre;
+  }
+
+  private run(encoding: number, fb: PixelBuffer, r: Rect, ctx: EncodeContext): EncodedRects | Promise<EncodedRects> {
+    const out = this.encoder(encoding).encode(fb, r, ctx);
+    const bpp = ctx.converter.bytesPerPixel;
+    if (out instanceof Promise) return out.then((e) => { this.count(encoding, r.w * r.h, e, bpp); return e; });
+    this.count(encoding, r.w * r.h, out, bpp);
+    return out;
+  }
+
+  private count(encoding: number, pixels: number, e: EncodedRects, bpp: number): void {
+    let s = this.counters.get(encoding);
+    if (!s) { s = { rects: 0, pixels: 0, bytes: 0, rawBytes: 0 }; this.counters.set(encoding, s); }
+    s.rects += e.count;
+    s.pixels += pixels;
+    for (const c of e.chunks) s.bytes += c.length;
+    s.rawBytes += pixels * bpp + 12 * e.count;
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * Hextile encoding (5): 16×16 tiles, each either raw or a background plus subrectangles
+ * (one foreground colour, or coloured subrectangles), with background/foreground carried over
+ * from the previous tile when unchanged (rfbproto "Hextile Encoding"). Stateless between calls.
+ *
+ * Subrectangles are found greedily in raster order: a horizontal run of one colour, extended
+ * down while the rows below match. The tile goes raw as soon as the subrectangles would cost
+ * as much as the raw pixels.
+ */
+import type { Encoder, EncodedRects } from './encoder.js';
+import { rectHeader } from './encoder.js';
+import { Encoding } from './encodings.js';
+import { packerCache, type PixelPacker } from './pixel-pack.js';
+import { Palette } from './palette.js';
+import type { PixelBuffer } from '../../core/pixel-buffer.js';
+import type { Rect } from '../../core/geometry.js';
+
+const RAW = 1, BG = 2, FG = 4, ANY = 8, COLOURED = 16;
+
+export function createHextileEncoder(): Encoder {
+  const packerFor = packerCache('pixel');
+  const palette = new Palette(256);
+  const covered = new Uint8Array(256);
+  // Subrectangles of the current tile: colour, packed xy, packed wh.
+  const subColour = new Uint32Array(256);
+  const subXY = new Uint8Array(256);
+  const subWH = new Uint8Array(256);
+
+  function encodeRect(fb: PixelBuffer, r: Rect, packer: PixelPacker): Buffer {
+    const bpp = packer.bytesPerPixel;
+    const tiles = Math.ceil(r.w / 16) * Math.ceil(r.h / 16);
+    const out = Buffer.allocUnsafe(12 + tiles + r.w * r.h * bpp);
+    rectHeader(r.x, r.y, r.w, r.h, Encoding.Hextile).copy(out, 0);
+    let o = 12;
+    let bg = 0, bgValid = false, fg = 0, fgValid = false;
+    const px = fb.pixels, stride = fb.stride;
+    for (let ty = r.y; ty < r.y + r.h; ty += 16) {
+      for (let tx = r.x; tx < r.x + r.w; tx += 16) {
+        const tw = Math.min(16, r.x + r.w - tx), th = Math.min(16, r.y + r.h - ty);
+        const rawSize = tw * th * bpp;
+        // Colours with counts; the most frequent is the background.
+        palette.clear();
+        for (let j = 0; j < th; j++) {
+          let s = (ty + j) * stride + tx;
+          let prev = px[s]!, run = 0;
+          for (const end = s + tw; s < end; s++) {
+            const v = px[s]!;
+            if (v === prev) { run++; continue; }
+            palette.add(prev, run);
+            prev = v;
+            run = 1;
+          }
+          palette.add(prev, run);
+        }
+        const tileBg = palette.colours[palette.mostFrequent()]!;
+        const mono = palette.size === 2;
+        // Worst-case fixed cost: mask, background, foreground (mono only), count.
+        const base = 2 + bpp + (mono ? bpp : 0);
+        const n = palette.size === 1 ? 0 : findSubrects(px, stride, tx, ty, tw, th, tileBg, mono ? 2 : 2 + bpp, rawSize - base);
+        if (n < 0) {
+          out[o++] = RAW;
+          for (let j = 0; j < th; j++) o = packer.packRun(px, (ty + j) * stride + tx, tw, out, o);
+          bgValid = false;
+          fgValid = false;
+          continue;
+        }
+        let mask = 0;
+        const maskAt = o++;
+        if (!bgValid || tileBg !== bg) { mask |= BG; bg = tileBg; bgValid = true; o = packer.pack(bg, out, o); }
+        if (n > 0) {
+          mask |= ANY;
+          if (mono) {
+            const c = subColour[0]!;
+            if (!fgValid) { mask |= FG; fg = c; fgValid = true; o = packer.pack(fg, out, o); }
+          } else {
+            mask |= COLOURED;
+            fgValid = false;
+          }
+          out[o++] = n;
+          for (let i = 0; i < n; i++) {
+            if (!mono) o = packer.pack(subColour[i]!, out, o);
+            out[o++] = subXY[i]!;
+            out[o++] = subWH[i]!;
+          }
+        }
+        out[maskAt] = mask;
+      }
+    }
+    return out.subarray(0, o);
+  }
+
+  /**
+   * Subrectangles of the non-background pixels, or -1 when they would take more than `budget`
+   * bytes (the tile then goes raw, which also bounds the output buffer).
+   */
+  function findSubrects(px: Uint32Array, stride: number, tx: number, ty: number, tw: number, th: number, bg: number, cost: number, budget: number): number {
+    covered.fill(0);
+    let n = 0, bytes = 0;
+    for (let y = 0; y < th; y++) {
+      const row = (ty + y) * stride + tx;
+      for (let x = 0; x < tw; x++) {
+        if (covered[y * 16 + x] || px[row + x] === bg) continue;
+        const c = px[row + x]!;
+        let w = 1;
+        while (x + w < tw && !covered[y * 16 + x + w] && px[row + x + w] === c) w++;
+        let h = 1;
+        extend: while (y + h < th) {
+          const r2 = (ty + y + h) * stride + tx + x;
+          for (let i = 0; i < w; i++) if (px[r2 + i] !== c || covered[(y + h) * 16 + x + i]) break extend;
+          h++;
+        }
+        for (let j = 0; j < h; j++) covered.fill(1, (y + j) * 16 + x, (y + j) * 16 + x + w);
+        bytes += cost;
+        if (bytes > budget || n === 255) return -1;
+        subColour[n] = c;
+        subXY[n] = (x << 4) | y;
+        subWH[n] = ((w - 1) << 4) | (h - 1);
+        n++;
+        x += w - 1;
+      }
+    }
+    return n;
+  }
+
+  return {
+    encoding: Encoding.Hextile,
+    encode(fb, r, ctx): EncodedRects {
+      return { count: 1, chunks: [encodeRect(fb, r, packerFor(ctx.converter))] };
+    },
+    dispose() {},
+  };
+}

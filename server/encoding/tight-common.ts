@@ -1,0 +1,86 @@
+/**
+ * Pieces shared by Tight (7) and TightPNG (-260): compact lengths, the BGRX → RGB swizzle that
+ * sharp needs, JPEG and PNG compression through sharp, and the content analysis thresholds.
+ */
+import sharp from 'sharp';
+import type { PixelBuffer } from '../../core/pixel-buffer.js';
+import type { Rect } from '../../core/geometry.js';
+import { ErrorCode, VncError } from '../../core/errors.js';
+
+/** Control-byte compression types (high nibble). */
+export const TIGHT_FILL = 0x80;
+export const TIGHT_JPEG = 0x90;
+export const TIGHT_PNG = 0xa0;
+/** Basic compression with a filter-id byte (bit 6), stream id in bits 4–5. */
+export const TIGHT_EXPLICIT_FILTER = 0x40;
+export const TIGHT_FILTER_PALETTE = 1;
+/** Payloads under this many bytes are sent uncompressed (rfbproto; clients rely on it). */
+export const TIGHT_MIN_TO_COMPRESS = 12;
+/** Tight's maximum rectangle width. */
+export const TIGHT_MAX_WIDTH = 2048;
+/** Largest length the 1–3 byte compact form can carry. */
+export const TIGHT_MAX_LENGTH = 4194303;
+
+/** The compact 1–3 byte length representation. */
+export function compactLength(len: number): Buffer {
+  if (len < 0 || len > TIGHT_MAX_LENGTH) throw new VncError(ErrorCode.TooLarge, `Tight payload of ${len} bytes exceeds ${TIGHT_MAX_LENGTH}`);
+  if (len < 0x80) return Buffer.from([len]);
+  if (len < 0x4000) return Buffer.from([(len & 0x7f) | 0x80, len >> 7]);
+  return Buffer.from([(len & 0x7f) | 0x80, ((len >> 7) & 0x7f) | 0x80, len >> 14]);
+}
+
+/** Pixels of `r` as packed R,G,B bytes (sharp's raw input; alpha-free so JPEGs are not black). */
+export function toRgb(fb: PixelBuffer, r: Rect): Buffer {
+  const out = Buffer.allocUnsafe(r.w * r.h * 3);
+  const px = fb.pixels;
+  let o = 0;
+  for (let y = 0; y < r.h; y++) {
+    let s = (r.y + y) * fb.stride + r.x;
+    for (const end = s + r.w; s < end; s++) {
+      const v = px[s]!;
+      out[o] = v >>> 16;
+      out[o + 1] = v >>> 8;
+      out[o + 2] = v;
+      o += 3;
+    }
+  }
+  return out;
+}
+
+/**
+ * JPEG quality per RFB quality level 0–9. Low levels trade fidelity for bandwidth; levels 8–9
+ * are near-lossless and keep full chroma resolution (text edges in colour stay sharp).
+ */
+const JPEG_QUALITY = [15, 25, 35, 45, 55, 65, 75, 82, 90, 97];
+
+export function jpegQuality(level: number): { quality: number; chromaSubsampling: string } {
+  const l = Math.max(0, Math.min(9, Math.round(level)));
+  return { quality: JPEG_QUALITY[l]!, chromaSubsampling: l >= 8 ? '4:4:4' : '4:2:0' };
+}
+
+export function encodeJpeg(rgb: Buffer, w: number, h: number, level: number): Promise<Buffer> {
+  return sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).jpeg(jpegQuality(level)).toBuffer();
+}
+
+export function encodePng(rgb: Buffer, w: number, h: number, compressLevel: number): Promise<Buffer> {
+  const compressionLevel = Math.max(0, Math.min(9, Math.round(compressLevel)));
+  return sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).png({ compressionLevel, palette: false }).toBuffer();
+}
+
+/**
+ * How many colours a piece may have and still be sent with a palette (TigerVNC's rule of
+ * thumb, EncodeManager::writeSubRect): about one colour per `8 × compressLevel` pixels (16 when
+ * no level was sent, at least 4), but 24 or 96 when JPEG takes the full-colour pieces, since
+ * JPEG is cheap for anything with more colours than that.
+ */
+export function maxPaletteColours(area: number, compressLevel: number | undefined, jpeg: boolean, cap = 256): number {
+  let max: number;
+  if (jpeg) max = compressLevel !== undefined && compressLevel < 2 ? 24 : 96;
+  else max = Math.floor(area / (compressLevel === undefined ? 16 : Math.max(4, compressLevel * 8)));
+  return Math.max(2, Math.min(cap, max));
+}
+
+/** JPEG is possible: the client sent a quality level and its pixels are 16 or 32 bits. */
+export function jpegAllowed(qualityLevel: number | undefined, bitsPerPixel: number): boolean {
+  return qualityLevel !== undefined && (bitsPerPixel === 16 || bitsPerPixel === 32);
+}

@@ -1,0 +1,137 @@
+/**
+ * Tight encoding (7), rfbproto "Tight Encoding". Per piece (≤ 2048 wide, ≤ 65536 pixels):
+ * - 1 colour → FillCompression (control byte + one TPIXEL);
+ * - 2 colours → palette filter, 1 bit per pixel, zlib stream 1;
+ * - up to `maxPaletteColours` → palette filter, 1 byte per pixel, zlib stream 2;
+ * - otherwise → JPEG (sharp) when the client sent a quality level and is 16/32 bpp, else the copy
+ *   filter (TPIXELs) on zlib stream 0.
+ * Filtered data under 12 bytes goes uncompressed; otherwise it is compressed on its persistent
+ * stream and prefixed with a compact length. Streams are never reset (the client keeps them).
+ */
+import type { Encoder, EncodeContext, EncodedRects } from './encoder.js';
+import { rectHeader } from './encoder.js';
+import { Encoding } from './encodings.js';
+import { packerCache, type PixelPacker } from './pixel-pack.js';
+import { Palette, analyseColours } from './palette.js';
+import { splitRect, MAX_PIECE_AREA } from './split.js';
+import { ZlibStream } from './zlib-stream.js';
+import { CompletionOrder } from './ordered.js';
+import {
+  TIGHT_EXPLICIT_FILTER, TIGHT_FILL, TIGHT_FILTER_PALETTE, TIGHT_JPEG, TIGHT_MAX_WIDTH, TIGHT_MIN_TO_COMPRESS,
+  compactLength, encodeJpeg, jpegAllowed, maxPaletteColours, toRgb,
+} from './tight-common.js';
+import type { PixelBuffer } from '../../core/pixel-buffer.js';
+import type { Rect } from '../../core/geometry.js';
+
+export const DEFAULT_TIGHT_COMPRESS_LEVEL = 6;
+
+const STREAM_FULL = 0, STREAM_MONO = 1, STREAM_INDEXED = 2;
+
+/**
+ * zlib levels per stream for a compress level. Full-colour data barely compresses better at high
+ * levels (platform-findings §6: photo-like 1.3–1.7:1 at any level) but costs several times more,
+ * so its stream stays at ≤ 3; palette data gains from the higher levels.
+ */
+function streamLevels(compressLevel: number): [number, number, number] {
+  const raw = Math.min(compressLevel, 3);
+  return [raw, compressLevel, compressLevel];
+}
+
+export function createTightEncoder(): Encoder {
+  const packerFor = packerCache('tpixel');
+  const streams = [new ZlibStream(1), new ZlibStream(DEFAULT_TIGHT_COMPRESS_LEVEL), new ZlibStream(DEFAULT_TIGHT_COMPRESS_LEVEL)];
+  const palette = new Palette(256);
+  const order = new CompletionOrder();
+
+  /** Basic compression of `data` on `stream`, behind `head` (control + filter + palette). */
+  function basic(head: Buffer, data: Buffer, stream: number, level: number): Buffer[] | Promise<Buffer[]> {
+    if (data.length < TIGHT_MIN_TO_COMPRESS) return [head, data];
+    return streams[stream]!.compress(data, level).then((z) => [head, compactLength(z.length), z]);
+  }
+
+  function encodePiece(fb: PixelBuffer, p: Rect, ctx: EncodeContext, packer: PixelPacker): Buffer[] | Promise<Buffer[]> {
+    const hdr = rectHeader(p.x, p.y, p.w, p.h, Encoding.Tight);
+    const cl = ctx.compressLevel ?? DEFAULT_TIGHT_COMPRESS_LEVEL;
+    const levels = streamLevels(cl);
+    const jpeg = jpegAllowed(ctx.qualityLevel, ctx.converter.format.bitsPerPixel);
+    const area = p.w * p.h;
+    const n = analyseColours(fb.pixels, fb.stride, p.x, p.y, p.w, p.h, maxPaletteColours(area, ctx.compressLevel, jpeg), palette);
+    const tp = packer.bytesPerPixel;
+
+    if (n === 1) {
+      const b = Buffer.allocUnsafe(1 + tp);
+      b[0] = TIGHT_FILL;
+      packer.pack(palette.colours[0]!, b, 1);
+      return [hdr, b];
+    }
+    if (n > 1) {
+      const head = Buffer.allocUnsafe(3 + n * tp);
+      const stream = n === 2 ? STREAM_MONO : STREAM_INDEXED;
+      head[0] = TIGHT_EXPLICIT_FILTER | (stream << 4);
+      head[1] = TIGHT_FILTER_PALETTE;
+      head[2] = n - 1;
+      let o = 3;
+      for (let i = 0; i < n; i++) o = packer.pack(palette.colours[i]!, head, o);
+      const data = n === 2 ? monoBits(fb, p) : indices(fb, p);
+      return wrap(hdr, basic(head, data, stream, levels[stream]!));
+    }
+    if (jpeg) {
+      const rgb = toRgb(fb, p);
+      return encodeJpeg(rgb, p.w, p.h, ctx.qualityLevel!).then((j) => [hdr, Buffer.from([TIGHT_JPEG]), compactLength(j.length), j]);
+    }
+    const data = Buffer.allocUnsafe(area * tp);
+    packer.packRect(fb, p, data, 0);
+    return wrap(hdr, basic(Buffer.from([STREAM_FULL << 4]), data, STREAM_FULL, levels[STREAM_FULL]!));
+  }
+
+  /** 2-colour data: 1 bit per pixel (index in the palette), MSB = leftmost, rows byte aligned. */
+  function monoBits(fb: PixelBuffer, p: Rect): Buffer {
+    const rowBytes = (p.w + 7) >> 3;
+    const out = Buffer.alloc(rowBytes * p.h);
+    const px = fb.pixels;
+    const one = palette.colours[1]!;
+    for (let y = 0; y < p.h; y++) {
+      let s = (p.y + y) * fb.stride + p.x;
+      const row = y * rowBytes;
+      for (let x = 0; x < p.w; x++, s++) if (px[s] === one) out[row + (x >> 3)] |= 0x80 >> (x & 7);
+    }
+    return out;
+  }
+
+  /** Palette data: one index byte per pixel. */
+  function indices(fb: PixelBuffer, p: Rect): Buffer {
+    const out = Buffer.allocUnsafe(p.w * p.h);
+    const px = fb.pixels;
+    let o = 0;
+    for (let y = 0; y < p.h; y++) {
+      let s = (p.y + y) * fb.stride + p.x;
+      let prev = -1, idx = 0;
+      for (const end = s + p.w; s < end; s++) {
+        const v = px[s]!;
+        if (v !== prev) { prev = v; idx = palette.lookup(v); }
+        out[o++] = idx;
+      }
+    }
+    return out;
+  }
+
+  return {
+    encoding: Encoding.Tight,
+    encode(fb, r, ctx): EncodedRects | Promise<EncodedRects> {
+      const packer = packerFor(ctx.converter);
+      // All pieces are analysed and packed now; only compression waits.
+      const parts = splitRect(r, MAX_PIECE_AREA, TIGHT_MAX_WIDTH).map((p) => encodePiece(fb, p, ctx, packer));
+      if (order.idle && parts.every((x) => Array.isArray(x))) {
+        return { count: parts.length, chunks: (parts as Buffer[][]).flat() };
+      }
+      return order.then(Promise.all(parts).then((list) => ({ count: list.length, chunks: list.flat() })));
+    },
+    dispose() {
+      for (const s of streams) s.dispose();
+    },
+  };
+}
+
+function wrap(hdr: Buffer, body: Buffer[] | Promise<Buffer[]>): Buffer[] | Promise<Buffer[]> {
+  return Array.isArray(body) ? [hdr, ...body] : body.then((b) => [hdr, ...b]);
+}

@@ -1,0 +1,127 @@
+/**
+ * A persistent deflate stream with one Z_SYNC_FLUSH per rectangle, as the Zlib, ZRLE and Tight
+ * encodings require: the client keeps one inflate stream per server stream, so every rectangle's
+ * bytes must continue the same stream and end on a byte boundary the client can inflate up to.
+ *
+ * Node offers this only asynchronously (`write()` + `flush(Z_SYNC_FLUSH, cb)`; the synchronous
+ * `_processChunk` path breaks on the second call in Node 20, platform-findings §6). Calls may be
+ * pipelined: writes and flushes are queued in call order, every flush's 'data' events arrive
+ * before its callback, so each callback takes exactly the bytes produced since the previous one.
+ */
+import zlib from 'node:zlib';
+import { ErrorCode, VncError } from '../../core/errors.js';
+
+/** Deflate levels accepted by node's zlib (0 = stored … 9 = best). */
+export function clampZlibLevel(level: number): number {
+  return Math.max(0, Math.min(9, Math.round(level)));
+}
+
+interface Job {
+  readonly data: Uint8Array;
+  readonly level: number;
+  readonly resolve: (out: Buffer) => void;
+  readonly reject: (err: Error) => void;
+}
+
+export class ZlibStream {
+  private readonly deflate: zlib.Deflate;
+  private chunks: Buffer[] = [];
+  /** Jobs not yet written to the deflate stream (waiting for a level change). */
+  private readonly queue: Job[] = [];
+  /** Jobs written, waiting for their flush callback, oldest first. */
+  private readonly inFlight: Job[] = [];
+  private level: number;
+  private changingLevel = false;
+  /** Native operations (flushes, a params change) whose callbacks have not run yet. */
+  private nativePending = 0;
+  private failed: Error | null = null;
+  private disposed = false;
+
+  constructor(level: number) {
+    this.level = clampZlibLevel(level);
+    this.deflate = zlib.createDeflate({ level: this.level });
+    this.deflate.on('data', (c: Buffer) => this.chunks.push(c));
+    this.deflate.on('error', (err: Error) => this.fail(new VncError(ErrorCode.Closed, `zlib stream failed: ${err.message}`, { cause: err })));
+  }
+
+  /**
+   * Compresses `data` as the next part of the stream and resolves with the bytes that the client
+   * must inflate for it. `data` must not be modified until the promise settles (zlib reads it
+   * later, on the thread pool). A different `level` applies from this call on.
+   */
+  compress(data: Uint8Array, level = this.level): Promise<Buffer> {
+    if (this.disposed) return Promise.reject(new VncError(ErrorCode.Closed, 'zlib stream disposed'));
+    if (this.failed) return Promise.reject(this.failed);
+    return new Promise<Buffer>((resolve, reject) => {
+      this.queue.push({ data, level: clampZlibLevel(level), resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Rejects pending calls and frees the native stream. Idempotent. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.fail(new VncError(ErrorCode.Closed, 'zlib stream disposed'));
+    // Closing under a pending params() trips node's "zlib binding closed" assertion from its
+    // callback: close once the native side is idle.
+    if (this.nativePending === 0) this.deflate.close();
+  }
+
+  /** Bookkeeping for every native callback; closes a disposed stream once idle. */
+  private settled(): void {
+    this.nativePending--;
+    if (this.disposed && this.nativePending === 0) this.deflate.close();
+  }
+
+  /**
+   * Writes queued jobs. A level change waits until nothing is in flight: node's params() switches
+   * the level from its flush callback, and by then the Writable may already have handed the next
+   * chunk to the thread pool, so changing it under pipelined writes races with the compressor
+   * (seen as wrong levels and a segfault on Node 20).
+   */
+  private pump(): void {
+    while (this.queue.length && !this.changingLevel && !this.failed) {
+      const job = this.queue[0]!;
+      if (job.level !== this.level) {
+        if (this.inFlight.length) return; // resumed by the last flush callback
+        this.changingLevel = true;
+        this.nativePending++;
+        this.deflate.params(job.level, zlib.constants.Z_DEFAULT_STRATEGY, () => {
+          this.settled();
+          if (this.disposed) return;
+          this.level = job.level;
+          this.changingLevel = false;
+          this.pump();
+        });
+        return;
+      }
+      this.queue.shift();
+      this.inFlight.push(job);
+      this.nativePending++;
+      this.deflate.write(job.data);
+      this.deflate.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+        this.settled();
+        this.flushed(job);
+      });
+    }
+  }
+
+  private flushed(job: Job): void {
+    // Flush callbacks arrive in write order; after fail() the job is gone and nothing is sent.
+    if (this.inFlight[0] !== job) return;
+    this.inFlight.shift();
+    const out = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    this.chunks = [];
+    job.resolve(out);
+    if (!this.inFlight.length) this.pump();
+  }
+
+  private fail(err: Error): void {
+    this.failed ??= err;
+    for (const job of [...this.inFlight, ...this.queue]) job.reject(err);
+    this.inFlight.length = 0;
+    this.queue.length = 0;
+    this.chunks = [];
+  }
+}

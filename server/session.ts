@@ -1,0 +1,538 @@
+/**
+ * One RFB client from the first byte to the close: handshake, message dispatch, update
+ * generation. It owns its byte queue, pixel converter, encoders, update state and held input.
+ * There is exactly one catch point per session (`guard`): any error closes this client with a
+ * logged reason and nothing else.
+ *
+ * Ordering rules that matter to real clients:
+ * - Messages are decoded and applied synchronously as bytes arrive, whatever the state of the
+ *   write side, so input is never stalled behind a slow update.
+ * - An update reads every pixel synchronously when it is generated, then awaits compression,
+ *   then writes header and rectangles in one corked burst, so other messages (Bell, cut text)
+ *   never land inside an update.
+ */
+import type { Duplex } from 'node:stream';
+import { type Rect, intersectRect } from '../core/geometry.js';
+import { Region } from '../core/region.js';
+import { ErrorCode, VncError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { CursorImage, Desktop } from './desktop.js';
+import type { ServerOptions } from './options.js';
+import type { ConnectionInfo } from './listeners/tcp-listener.js';
+import { ByteQueue } from './protocol/byte-queue.js';
+import { ServerHandshake, type HandshakeResult } from './protocol/handshake.js';
+import {
+  decodeClientMessage,
+  describePendingClientMessage,
+  resolveClientMessageOptions,
+  type ClientMessage,
+  type ClientMessageOptions,
+} from './protocol/client-messages.js';
+import type { ExtendedClipboardMessage } from './protocol/extended-clipboard.js';
+import {
+  encodeBell,
+  encodeCursorRect,
+  encodeDesktopSizeRect,
+  encodeExtendedDesktopSizeRect,
+  encodeFramebufferUpdateHeader,
+  encodeServerClipboardCaps,
+  encodeServerClipboardNotify,
+  encodeServerClipboardProvide,
+  encodeServerClipboardRequest,
+  encodeServerCutText,
+  encodeServerFence,
+  encodeServerInit,
+  type ServerMessageOptions,
+} from './protocol/server-messages.js';
+import { DesktopSizeReason, FENCE_SUPPORTED_FLAGS, FenceFlag, PseudoEncoding } from './protocol/constants.js';
+import { detectClientQuirks } from './protocol/client-quirks.js';
+import { NATIVE_PIXEL_FORMAT, PixelConverter } from './pixel-format.js';
+import { EncodeManager } from './encoding/encode-manager.js';
+import { UpdateState } from './updates/update-state.js';
+import { SessionInput } from './session-input.js';
+import type { AuthThrottle } from './auth-throttle.js';
+
+/** What a session needs from the server that owns it. */
+export interface SessionHost {
+  readonly options: ServerOptions;
+  readonly desktop: Desktop;
+  readonly authThrottle: AuthThrottle;
+  /** Latest cursor shape, for clients that ask for the Cursor pseudo-encoding later. */
+  readonly cursor: CursorImage | null;
+  ensureDesktop(): Promise<void>;
+  /** The handshake finished; `shared` false asks for exclusive access. */
+  sessionReady(session: Session, shared: boolean): void;
+  sessionClosed(session: Session): void;
+  /** This session waits for pixels; `fresh` asks for a capture right away. */
+  wantFrame(fresh: boolean): void;
+  /** Input arrived: look for its effect soon. */
+  inputArrived(): void;
+}
+
+type State = 'handshake' | 'init' | 'normal' | 'closed';
+
+/** An incomplete client message may sit in the queue this long before the client is dropped. */
+const PARTIAL_MESSAGE_TIMEOUT_MS = 30_000;
+/** A closing socket gets this long to flush a failure reason (TigerVNC CLOSE_GRACE_TIME). */
+const CLOSE_GRACE_MS = 2_000;
+
+export class Session {
+  readonly id: number;
+  readonly info: ConnectionInfo;
+  private state: State = 'handshake';
+  private readonly log: Logger;
+  private readonly queue = new ByteQueue();
+  private readonly handshake: ServerHandshake;
+  private handshakeTimer: NodeJS.Timeout | null = null;
+  private partialTimer: NodeJS.Timeout | null = null;
+  private msgOptions: ClientMessageOptions;
+  private serverMsgOptions: ServerMessageOptions = {};
+  private converter = new PixelConverter(NATIVE_PIXEL_FORMAT);
+  private readonly encoder: EncodeManager;
+  private readonly updates = new UpdateState();
+  private readonly input: SessionInput;
+  private viewOnly: boolean;
+  private encodingsReceived = false;
+  private sending = false;
+  private waitingForDrain = false;
+  private pendingCursor: CursorImage | null = null;
+  private pendingDesktopSize = false;
+  private pendingExtDesktopSize: { reason: number; status: number } | null = null;
+  private clipboardText: string | null = null;
+  private closedPromise: Promise<void>;
+  private resolveClosed!: () => void;
+  /** Bytes written to this client, for stats and benchmarks. */
+  bytesSent = 0;
+  updatesSent = 0;
+
+  constructor(
+    private readonly stream: Duplex,
+    info: ConnectionInfo,
+    private readonly host: SessionHost,
+    id: number,
+  ) {
+    this.id = id;
+    this.info = info;
+    const o = host.options;
+    this.log = o.logger.child(`client ${id} ${info.remoteAddress}`);
+    this.viewOnly = o.viewOnly;
+    this.msgOptions = resolveClientMessageOptions({ maxCutTextBytes: o.maxCutTextBytes, maxEncodings: o.maxEncodings });
+    this.encoder = new EncodeManager({ log: this.log });
+    this.input = new SessionInput(host.desktop, id);
+    this.closedPromise = new Promise((r) => (this.resolveClosed = r));
+    const blockedMs = o.password !== undefined ? host.authThrottle.blockedFor(info.remoteAddress) : 0;
+    this.handshake = new ServerHandshake({
+      ...(o.password !== undefined ? { password: o.password } : {}),
+      ...(o.viewOnlyPassword !== undefined ? { viewOnlyPassword: o.viewOnlyPassword } : {}),
+      ...(blockedMs > 0 ? { refuseReason: `too many authentication failures; try again in ${Math.ceil(blockedMs / 1000)} s` } : {}),
+    });
+    this.log.debug('connected', { transport: info.transport });
+    stream.on('data', (chunk: Buffer) => this.guard(() => this.onData(chunk)));
+    stream.on('end', () => this.guard(() => this.close('client closed the connection')));
+    stream.on('close', () => this.close('connection closed'));
+    stream.on('error', (err: Error) => this.close(`socket error: ${err.message}`, 'debug'));
+    this.handshakeTimer = setTimeout(
+      () => this.close(`handshake not completed within ${o.handshakeTimeoutMs} ms`),
+      o.handshakeTimeoutMs,
+    );
+    this.write(this.handshake.start());
+  }
+
+  /** Does this client wait for pixels (an outstanding update request)? */
+  isWaiting(): boolean {
+    return this.state === 'normal' && this.updates.hasRequest();
+  }
+
+  get closed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /** Resolves when the session is closed. */
+  whenClosed(): Promise<void> {
+    return this.closedPromise;
+  }
+
+  // ---------------------------------------------------------------- input side
+
+  private onData(chunk: Buffer): void {
+    if (this.state === 'closed') return;
+    this.queue.push(chunk);
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.state === 'handshake') this.pumpHandshake();
+    if (this.state !== 'normal') return;
+    let msg: ClientMessage | null;
+    while (this.state === 'normal' && (msg = decodeClientMessage(this.queue, this.msgOptions))) this.handle(msg);
+    this.armPartialTimer();
+  }
+
+  private pumpHandshake(): void {
+    const step = this.handshake.receive(this.queue);
+    if (step.status === 'pending') {
+      this.write(step.send);
+      return;
+    }
+    if (step.status === 'failed') {
+      this.state = 'init'; // ignore further bytes while the reply is delayed
+      const delay = step.delayReply ? this.host.authThrottle.recordFailure(this.info.remoteAddress) : 0;
+      this.log.warn('handshake failed', { code: step.error.code, reason: step.error.message, delayMs: delay });
+      const reply = () => {
+        this.write(step.send);
+        this.close(step.error.message, 'debug', true);
+      };
+      if (delay > 0) setTimeout(reply, delay).unref();
+      else reply();
+      return;
+    }
+    this.write(step.send);
+    this.state = 'init';
+    void this.finishInit(step.result);
+  }
+
+  private async finishInit(result: HandshakeResult): Promise<void> {
+    try {
+      await this.host.ensureDesktop();
+    } catch (err) {
+      this.close(`desktop unavailable: ${(err as Error).message}`, 'error');
+      return;
+    }
+    if (this.state === 'closed') return;
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = null;
+    if (result.securityType !== 1) this.host.authThrottle.recordSuccess(this.info.remoteAddress);
+    this.viewOnly ||= result.viewOnly;
+    const fb = this.host.desktop.framebuffer;
+    const name = this.host.options.desktopName ?? this.host.desktop.name;
+    this.write(encodeServerInit(fb.width, fb.height, NATIVE_PIXEL_FORMAT, name));
+    this.state = 'normal';
+    this.log.info('client ready', {
+      version: result.version,
+      security: result.securityType === 1 ? 'none' : 'vnc-auth',
+      shared: result.shared,
+      viewOnly: this.viewOnly,
+    });
+    this.host.sessionReady(this, result.shared);
+    this.guard(() => this.pump());
+  }
+
+  private armPartialTimer(): void {
+    if (this.queue.available === 0 || this.state !== 'normal') {
+      if (this.partialTimer) clearTimeout(this.partialTimer);
+      this.partialTimer = null;
+      return;
+    }
+    if (this.partialTimer) return;
+    this.partialTimer = setTimeout(() => {
+      const pending = describePendingClientMessage(this.queue, this.msgOptions);
+      this.close(
+        `incomplete message type ${pending?.type ?? '?'} (${pending?.availableBytes ?? this.queue.available} of ${pending?.neededBytes ?? '?'} bytes) for ${PARTIAL_MESSAGE_TIMEOUT_MS} ms`,
+      );
+    }, PARTIAL_MESSAGE_TIMEOUT_MS);
+    this.partialTimer.unref();
+  }
+
+  private handle(msg: ClientMessage): void {
+    switch (msg.kind) {
+      case 'SetPixelFormat':
+        this.converter = new PixelConverter(msg.pixelFormat); // throws VNC_ERR_UNSUPPORTED for colour maps
+        return;
+      case 'SetEncodings':
+        this.setEncodings(msg.encodings);
+        return;
+      case 'FramebufferUpdateRequest':
+        this.onUpdateRequest(msg.rect, msg.incremental);
+        return;
+      case 'KeyEvent':
+        if (this.viewOnly) return;
+        this.input.key(msg.keysym, msg.down);
+        this.host.inputArrived();
+        return;
+      case 'QemuExtendedKeyEvent':
+        if (this.viewOnly) return;
+        this.input.scancode(msg.keysym, msg.keycode, msg.down);
+        this.host.inputArrived();
+        return;
+      case 'PointerEvent': {
+        if (this.viewOnly) return;
+        const fb = this.host.desktop.framebuffer;
+        this.input.pointer(msg.x, msg.y, msg.buttonMask, fb.width, fb.height);
+        this.host.inputArrived();
+        return;
+      }
+      case 'ClientCutText':
+        if (!this.viewOnly) this.host.desktop.setClipboard(msg.text);
+        return;
+      case 'ExtendedClipboard':
+        this.onExtendedClipboard(msg.clipboard);
+        return;
+      case 'ClientFence':
+        // Answer fence requests with the flags we understand (rfbproto "ClientFence").
+        if ((msg.flags >>> 0) & FenceFlag.Request) this.write(encodeServerFence((msg.flags & FENCE_SUPPORTED_FLAGS) >>> 0, msg.payload));
+        return;
+      case 'EnableContinuousUpdates':
+        // We never announce ContinuousUpdates (no EndOfContinuousUpdates sent), so a conforming
+        // client cannot send this (rfbproto: only after the server announced support).
+        throw new VncError(ErrorCode.Protocol, 'EnableContinuousUpdates without server support announced');
+      case 'SetDesktopSize':
+        void this.onSetDesktopSize(msg.width, msg.height);
+        return;
+    }
+  }
+
+  private setEncodings(list: readonly number[]): void {
+    const first = !this.encodingsReceived;
+    this.encodingsReceived = true;
+    this.encoder.setEncodings(list);
+    const quirks = detectClientQuirks(list);
+    if (quirks.asyncvnc) {
+      this.msgOptions = resolveClientMessageOptions({ ...this.msgOptions, cutTextPaddingBytes: 1 });
+      this.serverMsgOptions = { asyncvncCompat: true };
+      if (first) this.log.info('asyncvnc client detected: swapped Bell/ServerCutText, 1-byte cut-text padding');
+    }
+    if (this.supports(PseudoEncoding.Cursor) && this.host.cursor) this.pendingCursor = this.host.cursor;
+    if (first && this.supports(PseudoEncoding.ExtendedDesktopSize)) {
+      // Tells the client the screen layout and that SetDesktopSize is understood.
+      this.pendingExtDesktopSize = { reason: DesktopSizeReason.Server, status: 0 };
+    }
+    if (first && this.supports(PseudoEncoding.ExtendedClipboard)) {
+      this.write(encodeServerClipboardCaps(this.host.options.maxCutTextBytes));
+    }
+  }
+
+  private supports(encoding: number): boolean {
+    return this.encodingsReceived && this.encoder.clientSupports(encoding);
+  }
+
+  private onUpdateRequest(r: Rect, incremental: boolean): void {
+    const fb = this.host.desktop.framebuffer;
+    const clipped = intersectRect(r, { x: 0, y: 0, w: fb.width, h: fb.height });
+    if (!clipped) return;
+    this.updates.addRequest(clipped, incremental);
+    if (!incremental) {
+      // A full refresh is answered from a fresh capture: the clock polls right away and calls
+      // trySend when the frame is in.
+      this.host.wantFrame(true);
+      return;
+    }
+    if (!this.updates.due().isEmpty() || this.hasPseudoPending()) this.trySend();
+    else this.host.wantFrame(false);
+  }
+
+  private onExtendedClipboard(m: ExtendedClipboardMessage): void {
+    switch (m.kind) {
+      case 'ClipboardNotify':
+        // The client has new text: ask for it.
+        if (!this.viewOnly) this.write(encodeServerClipboardRequest());
+        return;
+      case 'ClipboardProvide':
+        if (!this.viewOnly && typeof m.text === "string") this.host.desktop.setClipboard(m.text);
+        return;
+      case 'ClipboardRequest':
+        if (this.clipboardText !== null) this.write(encodeServerClipboardProvide(this.clipboardText));
+        return;
+      case 'ClipboardPeek':
+        this.write(encodeServerClipboardNotify(this.clipboardText !== null));
+        return;
+      case 'ClipboardCaps':
+        return;
+    }
+  }
+
+  private async onSetDesktopSize(width: number, height: number): Promise<void> {
+    let status = 1; // prohibited
+    if (this.viewOnly) status = 1;
+    else if (this.host.desktop.resize) {
+      try {
+        status = await this.host.desktop.resize(width, height);
+      } catch (err) {
+        this.log.warn('SetDesktopSize failed', { err: err as Error });
+        status = 2;
+      }
+    }
+    if (this.state === 'closed') return;
+    this.pendingExtDesktopSize = { reason: DesktopSizeReason.Client, status };
+    this.guard(() => this.trySend());
+  }
+
+  // ---------------------------------------------------------------- desktop events
+
+  onDamage(rects: readonly Rect[]): void {
+    if (this.state === 'normal') this.updates.addChanged(rects);
+  }
+
+  onCopy(dest: Rect, _dx: number, _dy: number): void {
+    // CopyRect tracking comes with motion detection; until then a copy is ordinary damage.
+    this.onDamage([dest]);
+  }
+
+  onResize(width: number, height: number): void {
+    if (this.state !== 'normal') return;
+    if (!this.supports(PseudoEncoding.DesktopSize) && !this.supports(PseudoEncoding.ExtendedDesktopSize)) {
+      this.close(`desktop resized to ${width}x${height} and the client does not support DesktopSize`);
+      return;
+    }
+    const full = { x: 0, y: 0, w: width, h: height };
+    this.updates.reset(full);
+    // Outstanding requests referred to the old size; keep them, clipped to the new one.
+    const clipped = this.updates.requested.intersect(full);
+    this.updates.requested.clear();
+    this.updates.requested.addRegion(clipped.isEmpty() ? Region.of(full) : clipped);
+    if (this.supports(PseudoEncoding.ExtendedDesktopSize)) this.pendingExtDesktopSize = { reason: DesktopSizeReason.Server, status: 0 };
+    else this.pendingDesktopSize = true;
+    this.guard(() => this.trySend());
+  }
+
+  onCursor(image: CursorImage): void {
+    if (this.state !== 'normal' || !this.supports(PseudoEncoding.Cursor)) return;
+    this.pendingCursor = image;
+    this.guard(() => this.trySend());
+  }
+
+  onClipboard(text: string): void {
+    this.clipboardText = text;
+    if (this.state !== 'normal' || !this.encodingsReceived) return;
+    if (this.supports(PseudoEncoding.ExtendedClipboard)) this.write(encodeServerClipboardNotify(true));
+    else this.write(encodeServerCutText(text, this.serverMsgOptions));
+  }
+
+  onBell(): void {
+    if (this.state !== 'normal' || !this.encodingsReceived) return;
+    const b = encodeBell(this.serverMsgOptions);
+    if (b) this.write(b);
+  }
+
+  // ---------------------------------------------------------------- output side
+
+  private hasPseudoPending(): boolean {
+    return this.pendingCursor !== null || this.pendingDesktopSize || this.pendingExtDesktopSize !== null;
+  }
+
+  /**
+   * Sends one update if the client asked for one and there is something to send, the previous
+   * update is finished and the socket is not congested. Safe to call at any time.
+   */
+  trySend(): void {
+    if (this.state !== 'normal' || this.sending || !this.updates.hasRequest()) return;
+    if (this.stream.writableLength > this.host.options.maxQueuedBytes) {
+      // Congested: do not queue another frame. Damage keeps accumulating as a region and the
+      // next update, when the socket drains, is regenerated from the newest framebuffer.
+      if (!this.waitingForDrain) {
+        this.waitingForDrain = true;
+        this.stream.once('drain', () => {
+          this.waitingForDrain = false;
+          this.guard(() => this.trySend());
+        });
+      }
+      return;
+    }
+    const due = this.updates.due();
+    if (due.isEmpty() && !this.hasPseudoPending()) return;
+    if (due.isEmpty()) {
+      // A reply never consists of pseudo-rectangles alone (agent clients treat any update as
+      // "pixels arrived"): carry one real tile of the requested area along.
+      const b = this.updates.requested.bounds()!;
+      due.add({ x: b.x, y: b.y, w: Math.min(b.w, 16), h: Math.min(b.h, 16) });
+    }
+    this.updates.commit(due);
+    this.sending = true;
+    void this.sendUpdate(due).then(
+      () => {
+        this.sending = false;
+        if (this.state === 'normal' && this.updates.hasRequest() && !this.updates.due().isEmpty()) this.trySend();
+      },
+      (err) => {
+        this.sending = false;
+        this.fail(err);
+      },
+    );
+  }
+
+  private async sendUpdate(due: Region): Promise<void> {
+    const fb = this.host.desktop.framebuffer;
+    const before: Buffer[] = [];
+    const after: Buffer[] = [];
+    if (this.pendingExtDesktopSize) {
+      const { reason, status } = this.pendingExtDesktopSize;
+      before.push(encodeExtendedDesktopSizeRect(reason, status, fb.width, fb.height, [{ id: 0, x: 0, y: 0, width: fb.width, height: fb.height, flags: 0 }]));
+      this.pendingExtDesktopSize = null;
+    } else if (this.pendingDesktopSize) {
+      before.push(encodeDesktopSizeRect(fb.width, fb.height));
+    }
+    this.pendingDesktopSize = false;
+    if (this.pendingCursor) {
+      after.push(encodeCursorRect(this.pendingCursor, this.converter));
+      this.pendingCursor = null;
+    }
+    // Pixel rectangles in reading order, so the first one starts at the request's origin.
+    const encoded = await this.encoder.encodeRegion(fb, due.rects(), { converter: this.converter });
+    if (this.state !== 'normal') return;
+    const count = before.length + encoded.count + after.length;
+    const s = this.stream as Duplex & { cork?: () => void; uncork?: () => void };
+    s.cork?.();
+    this.write(encodeFramebufferUpdateHeader(count));
+    for (const b of before) this.write(b);
+    for (const c of encoded.chunks) this.write(c);
+    for (const b of after) this.write(b);
+    s.uncork?.();
+    this.updatesSent++;
+  }
+
+  private write(b: Buffer): void {
+    if (this.state === 'closed' || b.length === 0) return;
+    this.bytesSent += b.length;
+    this.stream.write(b);
+  }
+
+  // ---------------------------------------------------------------- errors and close
+
+  /** The one catch point: any error in `fn` closes this session only. */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private fail(err: unknown): void {
+    if (err instanceof VncError) {
+      this.close(`${err.code}: ${err.message}`, 'warn');
+    } else {
+      this.log.error('internal error', { err: err as Error, stack: (err as Error)?.stack });
+      this.close(`internal error: ${(err as Error)?.message ?? String(err)}`, 'error');
+    }
+  }
+
+  /**
+   * Closes the connection with a logged reason, releasing everything the client holds. With
+   * `flush`, bytes already written (a failure reason) get a short grace period to leave.
+   */
+  close(reason: string, level: 'debug' | 'info' | 'warn' | 'error' = 'info', flush = false): void {
+    if (this.state === 'closed') return;
+    const wasNormal = this.state === 'normal';
+    this.state = 'closed';
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    if (this.partialTimer) clearTimeout(this.partialTimer);
+    this.log[level]('closed', { reason, bytesSent: this.bytesSent, updates: this.updatesSent });
+    // Everything the client sent before closing has been applied (messages are handled
+    // synchronously on arrival); now release what it still holds.
+    if (wasNormal) this.input.releaseAll();
+    this.encoder.dispose();
+    if (flush && !this.stream.destroyed) {
+      this.stream.end();
+      setTimeout(() => this.stream.destroy(), CLOSE_GRACE_MS).unref();
+    } else {
+      this.stream.destroy();
+    }
+    this.host.sessionClosed(this);
+    this.resolveClosed();
+  }
+
+  /** Close and wait until the input this client sent has reached the desktop. */
+  async closeAndFlush(reason: string): Promise<void> {
+    this.close(reason);
+    await this.host.desktop.flushInput();
+  }
+}

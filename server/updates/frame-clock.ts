@@ -1,0 +1,93 @@
+/**
+ * The frame clock (TigerVNC's VNCServerST::startFrameClock): one timer that polls the desktop at
+ * most `framerate` times a second, and only while some session is waiting for pixels. With no
+ * client waiting there is no timer and no capture at all.
+ *
+ * Two shortcuts keep latency low without breaking the rate limit for steady traffic:
+ * - `requestNow()` (a non-incremental request, or a session that just became ready) polls on the
+ *   next turn of the event loop, so a new client's first frame is fresh and fast;
+ * - `requestSoon()` (after input) pulls the next tick forward to `inputDelayMs`, giving the
+ *   application a moment to draw the effect of the input before we look.
+ */
+export interface FrameClockOptions {
+  /** Maximum polls per second while clients wait. */
+  framerate: number;
+  /** How long after an input event to look for its effect. */
+  inputDelayMs: number;
+  /** Capture and fan out; never called concurrently with itself. */
+  tick: () => Promise<void>;
+  /** Does any session still wait for pixels? Checked after every tick. */
+  wanted: () => boolean;
+  /** Called when `tick` throws; the clock keeps running. */
+  onError: (err: unknown) => void;
+}
+
+export class FrameClock {
+  private timer: NodeJS.Timeout | null = null;
+  private dueAt = 0;
+  private running = false;
+  private rerun = false;
+  private stopped = false;
+  private lastTickAt = -Infinity;
+  private readonly intervalMs: number;
+
+  constructor(private readonly opts: FrameClockOptions) {
+    this.intervalMs = 1000 / opts.framerate;
+  }
+
+  /** Some session started waiting: make sure a tick is scheduled within one interval. */
+  start(): void {
+    this.scheduleAt(Math.max(performance.now(), this.lastTickAt + this.intervalMs));
+  }
+
+  /** Poll as soon as possible (fresh frame for a new or non-incremental request). */
+  requestNow(): void {
+    this.scheduleAt(performance.now());
+  }
+
+  /** Input arrived: look again shortly, even if the regular tick is further away. */
+  requestSoon(): void {
+    this.scheduleAt(performance.now() + this.opts.inputDelayMs);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private scheduleAt(at: number): void {
+    if (this.stopped) return;
+    if (this.running) {
+      // A tick is in progress: run another right after it rather than overlap.
+      if (at <= performance.now()) this.rerun = true;
+      return;
+    }
+    if (this.timer && this.dueAt <= at) return; // already due sooner
+    if (this.timer) clearTimeout(this.timer);
+    this.dueAt = at;
+    const delay = Math.max(0, at - performance.now());
+    this.timer = setTimeout(() => void this.run(), delay);
+  }
+
+  private async run(): Promise<void> {
+    this.timer = null;
+    if (this.stopped) return;
+    this.running = true;
+    this.lastTickAt = performance.now();
+    try {
+      await this.opts.tick();
+    } catch (err) {
+      this.opts.onError(err);
+    } finally {
+      this.running = false;
+    }
+    if (this.stopped) return;
+    if (this.rerun) {
+      this.rerun = false;
+      this.scheduleAt(performance.now());
+    } else if (this.opts.wanted()) {
+      this.scheduleAt(this.lastTickAt + this.intervalMs);
+    }
+  }
+}

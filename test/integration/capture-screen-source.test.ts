@@ -1,0 +1,265 @@
+/**
+ * X11ScreenSource against a real Xvfb: first frame, verified change rectangles after real
+ * drawing by another X client, cursor shapes through XFIXES, RANDR resize, and the loss of the
+ * X server.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openX11, type X11Connection } from '../../core/x11-connection.js';
+import type { Rect } from '../../core/geometry.js';
+import type { PixelBuffer } from '../../core/pixel-buffer.js';
+import { isVncError, ErrorCode, type VncError } from '../../core/errors.js';
+import { X11ScreenSource, type CursorImage } from '../../capture/x11-screen-source.js';
+import { fillRoot, startXterm, startXvfb, xEnv, xwdRoot, type XvfbHandle } from '../helpers/x-env.js';
+import { runOk, waitFor, withTimeout } from '../helpers/processes.js';
+
+function rgbEqual(a: PixelBuffer, b: PixelBuffer): boolean {
+  if (a.width !== b.width || a.height !== b.height) return false;
+  for (let y = 0; y < a.height; y++)
+    for (let x = 0; x < a.width; x++)
+      if (((a.pixels[y * a.stride + x]! ^ b.pixels[y * b.stride + x]!) & 0xffffff) !== 0) return false;
+  return true;
+}
+
+function union(rects: readonly Rect[]): Rect | null {
+  if (rects.length === 0) return null;
+  const x1 = Math.min(...rects.map((r) => r.x));
+  const y1 = Math.min(...rects.map((r) => r.y));
+  const x2 = Math.max(...rects.map((r) => r.x + r.w));
+  const y2 = Math.max(...rects.map((r) => r.y + r.h));
+  return { x: x1, y: y1, w: x2 - x1, h: y2 - y1 };
+}
+
+/** A second X client that draws into an override-redirect window covering the screen. */
+async function openPainter(display: string, w: number, h: number): Promise<{ fill(r: Rect, rgb: number): Promise<void>; conn: X11Connection }> {
+  const conn = await openX11({ display });
+  const X = conn.X;
+  const wid = X.AllocID();
+  X.CreateWindow(wid, conn.root, 0, 0, w, h, 0, 0, 0, 0, { backgroundPixel: 0x202020, overrideRedirect: 1 });
+  X.MapWindow(wid);
+  const gc = X.AllocID();
+  X.CreateGC(gc, wid, { foreground: 0, graphicsExposures: 0 });
+  await conn.sync();
+  return {
+    conn,
+    async fill(r, rgb) {
+      X.ChangeGC(gc, { foreground: rgb });
+      X.PolyFillRectangle(wid, gc, [r.x, r.y, r.w, r.h]);
+      await conn.sync();
+    },
+  };
+}
+
+/** Polls until a poll reports something; returns everything reported up to then plus one more poll. */
+async function pollUntilChanged(src: X11ScreenSource, timeoutMs = 3000): Promise<Rect[]> {
+  const all: Rect[] = [];
+  await waitFor(
+    async () => {
+      const r = await src.poll();
+      all.push(...r);
+      return r.length > 0;
+    },
+    { timeoutMs, intervalMs: 10, what: 'poll() to report a change' },
+  );
+  all.push(...(await src.poll()));
+  return all;
+}
+
+for (const variant of [
+  { name: 'SHM + DAMAGE hints', useShm: true, useDamage: true },
+  { name: 'GetImage, no DAMAGE', useShm: false, useDamage: false },
+]) {
+  describe(`X11ScreenSource (${variant.name})`, () => {
+    let xvfb: XvfbHandle;
+    let src: X11ScreenSource;
+
+    beforeAll(async () => {
+      xvfb = await startXvfb({ width: 640, height: 480 });
+      await fillRoot(xvfb.display, 'desktop');
+      // A long verify interval so the hint-limited path is what these tests exercise.
+      src = await X11ScreenSource.open({
+        display: xvfb.display,
+        useShm: variant.useShm,
+        useDamage: variant.useDamage,
+        verifyIntervalMs: 60_000,
+      });
+    });
+    afterAll(async () => {
+      await src?.close();
+      await xvfb?.close();
+    });
+
+    it('holds real pixels right after open and reports the full screen first', async () => {
+      expect(src.method).toBe(variant.useShm ? 'shm' : 'getimage');
+      expect(rgbEqual(src.framebuffer, await xwdRoot(xvfb.display))).toBe(true);
+      expect(await src.poll()).toEqual([{ x: 0, y: 0, w: 640, h: 480 }]);
+      expect(await src.poll()).toEqual([]);
+    });
+
+    it('reports exactly the tiles of a drawn rectangle, and the framebuffer follows', async () => {
+      const painter = await openPainter(xvfb.display, 640, 480);
+      try {
+        // Mapping the full-screen window changes most of the screen.
+        const mapped = union(await pollUntilChanged(src));
+        expect(mapped).not.toBeNull();
+        expect(await src.poll()).toEqual([]);
+
+        const before = { ...src.stats };
+        await painter.fill({ x: 100, y: 50, w: 40, h: 30 }, 0x12ab34);
+        const rects = await pollUntilChanged(src);
+        if (variant.useDamage) {
+          // Found through the hints: no full comparison, and the idle poll captured nothing.
+          expect(src.stats.fullCompares).toBe(before.fullCompares);
+          expect(src.stats.limitedCompares).toBeGreaterThan(before.limitedCompares);
+          expect(src.stats.skipped).toBeGreaterThan(before.skipped);
+        } else {
+          expect(src.stats.limitedCompares).toBe(0);
+        }
+        // x 100..140 → tiles 6..8 (96..144); y 50..80 → tiles 3..4 (48..80).
+        expect(rects).toEqual([{ x: 96, y: 48, w: 48, h: 32 }]);
+        expect(src.framebuffer.pixels[60 * src.framebuffer.stride + 120]! & 0xffffff).toBe(0x12ab34);
+        expect(rgbEqual(src.framebuffer, await xwdRoot(xvfb.display))).toBe(true);
+
+        // Two far-apart changes stay two rectangles rather than their bounding box.
+        await painter.fill({ x: 0, y: 0, w: 5, h: 5 }, 0xff0000);
+        await painter.fill({ x: 630, y: 470, w: 10, h: 10 }, 0x0000ff);
+        const two = await pollUntilChanged(src);
+        expect([...two].sort((a, b) => a.y - b.y)).toEqual([
+          { x: 0, y: 0, w: 16, h: 16 },
+          { x: 624, y: 464, w: 16, h: 16 },
+        ]);
+        expect(rgbEqual(src.framebuffer, await xwdRoot(xvfb.display))).toBe(true);
+
+        // Drawing the same colour again changes no pixel: damage fires, the diff says no.
+        await painter.fill({ x: 100, y: 50, w: 40, h: 30 }, 0x12ab34);
+        expect(await src.poll()).toEqual([]);
+      } finally {
+        await painter.conn.close();
+      }
+      await pollUntilChanged(src); // the window went away
+      expect(rgbEqual(src.framebuffer, await xwdRoot(xvfb.display))).toBe(true);
+    });
+
+    it('exposes the cursor as non-premultiplied ARGB and reports shape changes', async () => {
+      const initial = src.cursor;
+      expect(initial).not.toBeNull();
+      checkCursor(initial!);
+      const seen: CursorImage[] = [];
+      src.setHandlers({ cursor: (img) => seen.push(img) });
+      const env = xEnv(xvfb.display);
+      await runOk('xdotool', ['mousemove', '600', '450'], { timeoutMs: 5000, env });
+      const term = await startXterm(xvfb.display, { file: `/tmp/capture-cursor-${process.pid}.txt`, geometry: '20x5+0+0' });
+      try {
+        await runOk('xdotool', ['mousemove', '20', '20'], { timeoutMs: 5000, env });
+        await waitFor(() => seen.length > 0, { timeoutMs: 5000, what: 'a CursorNotify for the xterm I-beam' });
+        const ibeam = seen[seen.length - 1]!;
+        checkCursor(ibeam);
+        expect(ibeam.argb).not.toEqual(initial!.argb);
+        expect(src.cursor).toBe(ibeam);
+      } finally {
+        await term.close();
+        src.setHandlers({});
+      }
+    });
+  });
+}
+
+describe('X11ScreenSource bell', () => {
+  it('reports a core XBell from another client, merging bursts', async () => {
+    const xvfb = await startXvfb({ width: 320, height: 200 });
+    let bells = 0;
+    const src = await X11ScreenSource.open({ display: xvfb.display, handlers: { bell: () => bells++ } });
+    const other = await openX11({ display: xvfb.display });
+    try {
+      other.X.Bell(0);
+      await other.sync();
+      await waitFor(() => bells > 0, { timeoutMs: 3000, what: 'the bell handler' });
+      expect(bells).toBe(1);
+      // Ten bells at once arrive within the 100 ms merge window: at most a couple get through.
+      for (let i = 0; i < 10; i++) other.X.Bell(0);
+      await other.sync();
+      await src.poll(); // a round trip on the source's connection: its events have been read
+      expect(bells).toBeGreaterThanOrEqual(1);
+      expect(bells).toBeLessThanOrEqual(3);
+    } finally {
+      await other.close();
+      await src.close();
+      await xvfb.close();
+    }
+  });
+});
+
+function checkCursor(c: CursorImage): void {
+  expect(c.width).toBeGreaterThan(0);
+  expect(c.height).toBeGreaterThan(0);
+  expect(c.width).toBeLessThanOrEqual(64);
+  expect(c.height).toBeLessThanOrEqual(64);
+  expect(c.argb.length).toBe(c.width * c.height);
+  expect(c.hotX).toBeLessThan(c.width);
+  expect(c.hotY).toBeLessThan(c.height);
+  let opaque = 0;
+  let clear = 0;
+  for (const p of c.argb) {
+    const a = p >>> 24;
+    if (a === 255) opaque++;
+    if (a === 0) {
+      clear++;
+      expect(p).toBe(0); // transparent pixels carry no colour
+    }
+  }
+  expect(opaque).toBeGreaterThan(0);
+  expect(clear).toBeGreaterThan(0);
+}
+
+describe('X11ScreenSource resize and loss of the X server', () => {
+  it('follows a RANDR mode switch and reports a fatal error when Xvfb dies', async () => {
+    const xvfb = await startXvfb({ width: 640, height: 480 });
+    const resizes: Array<[number, number]> = [];
+    let fatal: VncError | null = null;
+    const src = await X11ScreenSource.open({
+      display: xvfb.display,
+      handlers: { resize: (w, h) => resizes.push([w, h]), fatal: (e) => (fatal = e) },
+    });
+    try {
+      expect(await src.poll()).toEqual([{ x: 0, y: 0, w: 640, h: 480 }]);
+      const env = xEnv(xvfb.display);
+      const xr = (args: string[]) => runOk('xrandr', args, { timeoutMs: 10_000, env });
+      await xr(['--newmode', '320x240', '0', '320', '0', '0', '0', '240', '0', '0', '0']);
+      await xr(['--addmode', 'screen', '320x240']);
+      await xr(['--output', 'screen', '--mode', '320x240']);
+      await waitFor(() => resizes.length > 0, { timeoutMs: 5000, what: 'the resize callback' });
+      expect(resizes[0]).toEqual([320, 240]);
+      expect([src.framebuffer.width, src.framebuffer.height]).toEqual([320, 240]);
+      expect(rgbEqual(src.framebuffer, await xwdRoot(xvfb.display))).toBe(true);
+      expect(await src.poll()).toEqual([{ x: 0, y: 0, w: 320, h: 240 }]);
+
+      await xr(['--output', 'screen', '--mode', '640x480']);
+      await waitFor(() => resizes.length > 1, { timeoutMs: 5000, what: 'the second resize callback' });
+      expect(resizes[1]).toEqual([640, 480]);
+      expect(await src.poll()).toEqual([{ x: 0, y: 0, w: 640, h: 480 }]);
+
+      // Our own RANDR resize (RFB SetDesktopSize): one handler call, pixels ready at once.
+      expect(await src.setSize(400, 300)).toBe(0);
+      expect(resizes.slice(2)).toEqual([[400, 300]]);
+      expect([src.framebuffer.width, src.framebuffer.height]).toEqual([400, 300]);
+      expect(rgbEqual(src.framebuffer, await xwdRoot(xvfb.display))).toBe(true);
+      expect(await src.poll()).toEqual([{ x: 0, y: 0, w: 400, h: 300 }]);
+      // Larger than Xvfb's start size: invalid layout, nothing changes.
+      expect(await src.setSize(800, 600)).toBe(3);
+      expect(await src.setSize(640, 480)).toBe(0);
+      await src.poll();
+      expect(resizes.slice(2)).toEqual([[400, 300], [640, 480]]);
+      // Same size again is a no-op success.
+      expect(await src.setSize(640, 480)).toBe(0);
+      expect(resizes).toHaveLength(4);
+
+      await xvfb.close();
+      await waitFor(() => fatal !== null, { timeoutMs: 5000, what: 'the fatal callback' });
+      expect(isVncError(fatal, ErrorCode.Desktop)).toBe(true);
+      expect(src.closed).toBe(true);
+      await expect(src.poll()).rejects.toSatisfy((e) => isVncError(e, ErrorCode.Desktop));
+    } finally {
+      await withTimeout(src.close(), 5000, 'source close');
+      await xvfb.close();
+    }
+  });
+});

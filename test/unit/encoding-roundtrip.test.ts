@@ -1,0 +1,189 @@
+/**
+ * Every encoder × content class × client pixel format, encoded and decoded by the independent
+ * test decoder (test/helpers/rfb-decoders.ts), compared pixel for pixel.
+ */
+import { describe, it, expect } from 'vitest';
+import type { Encoder } from '../../server/encoding/encoder.js';
+import { createZrleEncoder } from '../../server/encoding/zrle.js';
+import { createHextileEncoder } from '../../server/encoding/hextile.js';
+import { createRreEncoder } from '../../server/encoding/rre.js';
+import { createTightEncoder } from '../../server/encoding/tight.js';
+import { createTightPngEncoder } from '../../server/encoding/tight-png.js';
+import { Encoding } from '../../server/encoding/encodings.js';
+import { RfbTestDecoder } from '../helpers/rfb-decoders.js';
+import { FORMATS, ODD_RECTS, ctxFor, decodeAll, expectRegionDecoded, makeFramebuffer, roundTrip, type ContentClass } from './encoding-fixtures.js';
+
+const CLASSES: ContentClass[] = ['solid', 'twoColour', 'palette', 'noise', 'desktop'];
+const ENCODERS: Record<string, () => Encoder> = {
+  ZRLE: createZrleEncoder,
+  Hextile: createHextileEncoder,
+  RRE: createRreEncoder,
+  Tight: createTightEncoder,
+  TightPNG: createTightPngEncoder,
+};
+
+for (const [name, make] of Object.entries(ENCODERS)) {
+  describe(`${name} encoder`, () => {
+    for (const [fname, format] of Object.entries(FORMATS)) {
+      it(`round-trips all content classes and odd rects in ${fname}, one persistent decoder`, async () => {
+        const enc = make();
+        const ctx = ctxFor(format);
+        const dec = new RfbTestDecoder(format, 300, 220);
+        for (const cls of CLASSES) {
+          const fb = makeFramebuffer(300, 220, cls, cls.length);
+          const res = await Promise.all(ODD_RECTS.map((r) => enc.encode(fb, r, ctx)));
+          await decodeAll(dec, res);
+          for (const r of ODD_RECTS) expectRegionDecoded(dec, fb, r, ctx.converter);
+        }
+        expect(dec.seen.get(enc.encoding)).toBeGreaterThan(0);
+        dec.dispose();
+        enc.dispose();
+      });
+    }
+
+    it('handles a full 1280x720 desktop-like frame', async () => {
+      const enc = make();
+      const fb = makeFramebuffer(1280, 720, 'desktop');
+      await roundTrip(enc, fb, [{ x: 0, y: 0, w: 1280, h: 720 }], ctxFor(FORMATS.rgbx32!));
+      enc.dispose();
+    });
+
+    it('keeps order when 50 encodes are issued without awaiting', async () => {
+      const enc = make();
+      const ctx = ctxFor(FORMATS.native32!, { compressLevel: 2 });
+      const fb = makeFramebuffer(160, 100, 'desktop', 3);
+      const snaps: Uint32Array[] = [];
+      const pending = [];
+      const rects = Array.from({ length: 50 }, (_, i) => ({ x: (i * 13) % 90, y: (i * 7) % 50, w: 20 + i, h: 10 + (i % 40) }));
+      for (const r of rects) {
+        pending.push(enc.encode(fb, r, ctx));
+        snaps.push(fb.pixels.slice());
+        // Change the frame right after the call: encoders must have read it synchronously.
+        for (let k = 0; k < fb.pixels.length; k += 97) fb.pixels[k] = (fb.pixels[k]! + 0x10203) & 0xffffff;
+      }
+      const results = await Promise.all(pending);
+      const dec = new RfbTestDecoder(FORMATS.native32!, 160, 100);
+      for (let i = 0; i < rects.length; i++) {
+        await decodeAll(dec, [results[i]!]);
+        expectRegionDecoded(dec, { ...fb, pixels: snaps[i]! }, rects[i]!, ctx.converter);
+      }
+      dec.dispose();
+      enc.dispose();
+    });
+  });
+}
+
+describe('Tight specifics', () => {
+  it('uses fill for solid, palette filters for 2 and few colours, copy filter for noise', async () => {
+    const enc = createTightEncoder();
+    const ctx = ctxFor(FORMATS.native32!);
+    const control = async (cls: ContentClass, w: number, h: number) => {
+      const res = await enc.encode(makeFramebuffer(w, h, cls), { x: 0, y: 0, w, h }, ctx);
+      return Buffer.concat(res.chunks)[12]!;
+    };
+    expect(await control('solid', 64, 64)).toBe(0x80);
+    expect(await control('twoColour', 64, 64)).toBe(0x50); // filter id follows, stream 1
+    expect(await control('palette', 64, 64)).toBe(0x60); // stream 2
+    expect(await control('noise', 64, 64)).toBe(0x00); // copy filter, stream 0
+    enc.dispose();
+  });
+
+  it('sends JPEG for noise when a quality level is set, within tolerance at level 9', async () => {
+    const enc = createTightEncoder();
+    const fb = makeFramebuffer(300, 220, 'desktop');
+    // The photo-like window of the desktop fixture.
+    const r = { x: 170, y: 40, w: 110, h: 100 };
+    const ctx = ctxFor(FORMATS.rgbx32!, { qualityLevel: 9 });
+    const res = await enc.encode(fb, r, ctx);
+    expect(Buffer.concat(res.chunks)[12]).toBe(0x90);
+    const dec = new RfbTestDecoder(FORMATS.rgbx32!, 300, 220);
+    await decodeAll(dec, [res]);
+    expectRegionDecoded(dec, fb, r, ctx.converter, 24);
+    dec.dispose();
+    enc.dispose();
+  });
+
+  it('never uses JPEG at 8 bpp, even with a quality level', async () => {
+    const enc = createTightEncoder();
+    await roundTrip(enc, makeFramebuffer(300, 220, 'noise'), ODD_RECTS, ctxFor(FORMATS.bgr233!, { qualityLevel: 5 }));
+    enc.dispose();
+  });
+
+  it('splits rectangles wider than 2048 pixels', async () => {
+    const enc = createTightEncoder();
+    const fb = makeFramebuffer(2600, 40, 'desktop');
+    const dec = await roundTrip(enc, fb, [{ x: 0, y: 0, w: 2600, h: 40 }], ctxFor(FORMATS.native32!));
+    expect(dec.seen.get(Encoding.Tight)).toBeGreaterThan(1);
+    enc.dispose();
+  });
+});
+
+describe('TightPNG specifics', () => {
+  it('uses PNG (lossless) without a quality level and JPEG only for photo-like pieces with one', async () => {
+    const enc = createTightPngEncoder();
+    const fb = makeFramebuffer(300, 220, 'desktop');
+    const photo = { x: 170, y: 40, w: 110, h: 100 };
+    const text = { x: 20, y: 30, w: 100, h: 100 };
+    const first = async (r: typeof photo, q?: number) => Buffer.concat((await enc.encode(fb, r, ctxFor(FORMATS.rgbx32!, q === undefined ? {} : { qualityLevel: q }))).chunks)[12];
+    expect(await first(photo)).toBe(0xa0);
+    expect(await first(photo, 9)).toBe(0x90);
+    expect(await first(text, 9)).toBe(0xa0);
+    await roundTrip(enc, fb, [photo], ctxFor(FORMATS.rgbx32!, { qualityLevel: 9 }), 24);
+    enc.dispose();
+  });
+});
+
+describe('boundary cases', () => {
+  it('ZRLE: tiles with exactly 1…20 colours in noise order round-trip (packed ≤16, RLE above)', async () => {
+    const fb = makeFramebuffer(64 * 20, 64, 'solid');
+    let seed = 5;
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    for (let k = 1; k <= 20; k++) {
+      for (let y = 0; y < 64; y++) for (let x = 0; x < 64; x++) {
+        // Every colour present at least once, then random picks.
+        const i = y * 64 + x;
+        fb.pixels[y * fb.stride + (k - 1) * 64 + x] = 0x010101 * (i < k ? i : next() % k) + 0x203040;
+      }
+    }
+    for (const format of [FORMATS.native32!, FORMATS.rgb565be!]) {
+      const enc = createZrleEncoder();
+      await roundTrip(enc, fb, [{ x: 0, y: 0, w: 64 * 20, h: 64 }], ctxFor(format));
+      enc.dispose();
+    }
+  });
+
+  it('Tight: every small size around the 12-byte uncompressed threshold round-trips', async () => {
+    for (const cls of ['twoColour', 'palette', 'noise'] as ContentClass[]) {
+      const fb = makeFramebuffer(40, 40, cls, 9);
+      const rects = [];
+      for (let w = 1; w <= 9; w++) for (let h = 1; h <= 13; h++) rects.push({ x: w, y: h, w, h });
+      for (const format of [FORMATS.native32!, FORMATS.rgb565le!, FORMATS.bgr233!]) {
+        // One encoder per decoder: their zlib streams are paired.
+        const enc = createTightEncoder();
+        const dec = new RfbTestDecoder(format, 40, 40);
+        const ctx = ctxFor(format);
+        for (const r of rects) {
+          await decodeAll(dec, [await enc.encode(fb, r, ctx)]);
+          expectRegionDecoded(dec, fb, r, ctx.converter);
+        }
+        dec.dispose();
+        enc.dispose();
+      }
+    }
+  });
+
+  it('RRE: one block on a background is one subrectangle, Hextile: one subrect per tile', async () => {
+    const fb = makeFramebuffer(64, 64, 'solid');
+    for (let y = 20; y < 30; y++) for (let x = 5; x < 15; x++) fb.pixels[y * fb.stride + x] = 0xff0000;
+    const ctx = ctxFor(FORMATS.native32!);
+    const rre = createRreEncoder().encode(fb, { x: 0, y: 0, w: 64, h: 64 }, ctx);
+    if (rre instanceof Promise) throw new Error('RRE is synchronous');
+    expect(Buffer.concat(rre.chunks).readUInt32BE(12)).toBe(1);
+    // Hextile: the block lies in tiles (0,1) → mask BG|FG|ANY + 1 subrect of 10×10 at (5,4).
+    const hx = createHextileEncoder().encode(fb, { x: 0, y: 16, w: 16, h: 16 }, ctx);
+    if (hx instanceof Promise) throw new Error('Hextile is synchronous');
+    const b = Buffer.concat(hx.chunks);
+    expect(b[12]).toBe(2 | 4 | 8);
+    expect([...b.subarray(21, 24)]).toEqual([1, (5 << 4) | 4, (9 << 4) | 9]);
+  });
+});

@@ -1,0 +1,165 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import net from 'node:net';
+import { VncServer } from '../../server/vnc-server.js';
+import { listenTcp, type TcpListener } from '../../server/listeners/tcp-listener.js';
+import { SyntheticDesktop } from '../helpers/synthetic-desktop.js';
+import { RfbClient } from '../helpers/rfb-client.js';
+
+interface Rig { server: VncServer; listener: TcpListener; desktop: SyntheticDesktop; port: number }
+const rigs: Rig[] = [];
+const clients: RfbClient[] = [];
+
+async function rig(opts: ConstructorParameters<typeof VncServer>[1] = {}): Promise<Rig> {
+  const desktop = new SyntheticDesktop(64, 48);
+  const server = new VncServer(desktop, { authFailureDelayMs: 0, ...opts });
+  await server.ensureDesktop();
+  const listener = await listenTcp({ host: '127.0.0.1', port: 0, onConnection: (s, i) => server.handleConnection(s, i) });
+  const r = { server, listener, desktop, port: listener.address.port };
+  rigs.push(r);
+  return r;
+}
+
+async function client(port: number, extra: Partial<ConstructorParameters<typeof RfbClient>[0]> = {}): Promise<RfbClient> {
+  const c = new RfbClient({ port, timeoutMs: 3000, ...extra });
+  clients.push(c);
+  return c.connect();
+}
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  for (const r of rigs.splice(0)) {
+    await r.server.close();
+    await r.listener.close();
+  }
+});
+
+function expectedFb(d: SyntheticDesktop): Buffer {
+  return Buffer.from(d.framebuffer.data.subarray(0, d.framebuffer.width * d.framebuffer.height * 4));
+}
+
+const waitFor = async (cond: () => boolean, ms = 2000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+describe('VncServer sessions (synthetic desktop)', () => {
+  it('answers a non-incremental request with one update covering the whole screen, starting at (0,0)', async () => {
+    const r = await rig();
+    const c = await client(r.port);
+    expect([c.width, c.height]).toEqual([64, 48]);
+    expect(c.serverFormat).toMatchObject({ bitsPerPixel: 32, depth: 24, bigEndian: false, trueColour: true, redShift: 16, greenShift: 8, blueShift: 0 });
+    c.setEncodings([0]);
+    c.requestUpdate(false);
+    const u = await c.readUpdate();
+    expect(u.rects[0]).toMatchObject({ x: 0, y: 0 });
+    expect(u.rects.reduce((a, q) => a + q.w * q.h, 0)).toBe(64 * 48);
+    expect(c.fb.equals(expectedFb(r.desktop))).toBe(true);
+  });
+
+  it('holds an incremental request until something changes, then sends only the change (zlib)', async () => {
+    const r = await rig();
+    const c = await client(r.port);
+    c.setEncodings([6]);
+    c.requestUpdate(false);
+    await c.readUpdate();
+    c.requestUpdate(true);
+    const early = c.readUpdate({ timeoutMs: 150 }).then(() => 'update', () => 'nothing');
+    expect(await early).toBe('nothing');
+    r.desktop.paint({ x: 8, y: 4, w: 10, h: 6 }, () => 0xff0000);
+    const u = await c.readUpdate();
+    const area = u.rects.reduce((a, q) => a + q.w * q.h, 0);
+    expect(area).toBe(60);
+    expect(c.fb.equals(expectedFb(r.desktop))).toBe(true);
+  });
+
+  it('applies input in order and releases held keys and buttons on disconnect', async () => {
+    const r = await rig();
+    const c = await client(r.port);
+    c.key(0xffe1, true); // Shift_L held
+    c.key(0x41, true);
+    c.key(0x41, false);
+    c.pointer(10, 20, 1); // button 1 held
+    c.socket.end();
+    await waitFor(() => r.server.sessionCount === 0);
+    expect(r.desktop.input).toEqual([
+      { kind: 'key', keysym: 0xffe1, down: true },
+      { kind: 'key', keysym: 0x41, down: true },
+      { kind: 'key', keysym: 0x41, down: false },
+      { kind: 'pointer', x: 10, y: 20, mask: 1 },
+      { kind: 'key', keysym: 0xffe1, down: false },
+      { kind: 'pointer', x: 10, y: 20, mask: 0 },
+    ]);
+  });
+
+  it('closes a client that sends garbage and keeps serving the others', async () => {
+    const r = await rig();
+    const good = await client(r.port);
+    const bad = await client(r.port);
+    bad.socket.write(Buffer.from([0x99, 1, 2, 3]));
+    await new Promise<void>((res) => bad.socket.once('close', () => res()));
+    good.setEncodings([0]);
+    good.requestUpdate(false);
+    await good.readUpdate();
+    expect(r.server.sessionCount).toBe(1);
+  });
+
+  it('refuses a colour-map pixel format by closing that client', async () => {
+    const r = await rig();
+    const c = await client(r.port);
+    c.setPixelFormat({ bitsPerPixel: 8, depth: 8, bigEndian: false, trueColour: false, redMax: 0, greenMax: 0, blueMax: 0, redShift: 0, greenShift: 0, blueShift: 0 });
+    await new Promise<void>((res) => c.socket.once('close', () => res()));
+  });
+
+  it('authenticates with VNC auth and refuses a wrong password', async () => {
+    const r = await rig({ password: 'secret12' });
+    const ok = await client(r.port, { password: 'secret12' });
+    expect(ok.width).toBe(64);
+    await expect(client(r.port, { password: 'wrong' })).rejects.toThrow(/auth failed/);
+  });
+
+  it('survives banner-only probes and connect-and-close', async () => {
+    const r = await rig();
+    for (let i = 0; i < 20; i++) {
+      await new Promise<void>((res) => {
+        const s = net.connect(r.port, '127.0.0.1', () => (i % 2 ? s.destroy() : s.once('data', () => s.destroy())));
+        s.on('close', () => res());
+        s.on('error', () => res());
+      });
+    }
+    const c = await client(r.port);
+    c.requestUpdate(false);
+    await c.readUpdate();
+    await waitFor(() => r.server.sessionCount === 1);
+  });
+
+  it('drops a client that never finishes the handshake', async () => {
+    const r = await rig({ handshakeTimeoutMs: 200 });
+    const s = net.connect(r.port, '127.0.0.1');
+    s.resume(); // read the banner, else 'end'/'close' never fire
+    await new Promise<void>((res) => s.once('close', () => res()));
+  });
+
+  it('gives a non-shared client exclusive access', async () => {
+    const r = await rig();
+    const first = await client(r.port);
+    const closed = new Promise<void>((res) => first.socket.once('close', () => res()));
+    await client(r.port, { shared: false });
+    await closed;
+  });
+
+  it('sends the cursor shape with pixels, never as a pseudo-only update', async () => {
+    const r = await rig();
+    const c = await client(r.port);
+    c.setEncodings([0, -239]);
+    c.requestUpdate(false);
+    await c.readUpdate();
+    c.requestUpdate(true);
+    r.desktop.emitCursor({ width: 2, height: 2, hotX: 0, hotY: 0, argb: new Uint32Array([0xffffffff, 0, 0, 0xff000000]) });
+    const u = await c.readUpdate();
+    expect(u.rects.some((q) => q.encoding === -239)).toBe(true);
+    expect(u.rects.some((q) => q.encoding === 0)).toBe(true);
+  });
+});
