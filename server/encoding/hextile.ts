@@ -71,7 +71,7 @@ export function createHextileEncoder(): Encoder {
           mask |= ANY;
           if (mono) {
             const c = subColour[0]!;
-            if (!fgValid) { mask |= FG; fg = c; fgValid = true; o = packer.pack(fg, out, o); }
+            if (!fgValid || c !== fg) { mask |= FG; fg = c; fgValid = true; o = packer.pack(fg, out, o); }
           } else {
             mask |= COLOURED;
             fgValid = false;

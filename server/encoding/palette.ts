@@ -3,6 +3,8 @@
  * classification). Open addressing over 512 slots with generation stamps, so `clear()` is O(1)
  * and a 64×64 tile or a 65536-pixel piece can be analysed without allocating.
  */
+import { ErrorCode, VncError } from '../../core/errors.js';
+
 const SLOTS = 512;
 const MASK = SLOTS - 1;
 
@@ -18,7 +20,7 @@ export class Palette {
   private gen = 1;
 
   constructor(readonly capacity = 256) {
-    if (capacity < 1 || capacity > 256) throw new RangeError('palette capacity must be 1..256');
+    if (capacity < 1 || capacity > 256) throw new VncError(ErrorCode.Config, 'palette capacity must be 1..256');
   }
 
   clear(): void {

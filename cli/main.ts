@@ -1,0 +1,210 @@
+#!/usr/bin/env node
+/**
+ * Composition root: the only file that imports every module. It parses options, acquires an X
+ * display (a private Xvfb when none is available), builds the X11 desktop, and runs either the
+ * direct server (TCP + WebSocket + web viewer) or the gateway runner, or the reference gateway.
+ *
+ * Exit codes: 0 clean stop, 1 runtime failure (X server died, register failed), 2 bad usage.
+ */
+import { createLogger, type Logger } from '../core/log.js';
+import { isVncError } from '../core/errors.js';
+import { parseOptions, UsageError, type ServerCliOptions, type RunnerCliOptions } from './options.js';
+import { helpText, versionText } from './help.js';
+import { acquireDisplay, type AcquiredDisplay } from './display.js';
+import { X11Desktop } from './x11-desktop.js';
+import { VncServer } from '../server/vnc-server.js';
+import { listenTcp } from '../server/listeners/tcp-listener.js';
+import { listenWebSocket } from '../server/listeners/ws-listener.js';
+import { listenHttpViewer } from '../server/listeners/http-viewer.js';
+import { parseGatewayArgs, parseRunnerArgs, runGatewayCommand, runRunner } from '../gateway/index.js';
+
+type Closer = () => Promise<void>;
+
+/** Resolves on the first SIGINT/SIGTERM (or when `abort` is called). */
+function shutdownSignal(): { promise: Promise<string>; abort: (why: string) => void; dispose: () => void } {
+  let resolve!: (why: string) => void;
+  const promise = new Promise<string>((r) => (resolve = r));
+  const onSignal = (sig: NodeJS.Signals) => resolve(sig);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    promise,
+    abort: resolve,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+/** Display + desktop + server, shared by the direct server and the gateway runner. */
+async function startDesktopServer(
+  opts: ServerCliOptions | RunnerCliOptions,
+  log: Logger,
+  onFatal: (why: string) => void,
+): Promise<{ server: VncServer; display: AcquiredDisplay }> {
+  const display = await acquireDisplay({
+    choice: opts.display,
+    width: opts.width,
+    height: opts.height,
+    ...(opts.run !== undefined ? { run: opts.run } : {}),
+    logger: log.child('display'),
+    onXvfbExit: (exit) => onFatal(`private Xvfb exited (${exit.signal ?? exit.code}): ${exit.stderrTail.trim()}`),
+  });
+  if (display.xvfb) {
+    // The x11 client library reads the cookie location from the environment.
+    process.env.DISPLAY = display.xvfb.env.DISPLAY;
+    process.env.XAUTHORITY = display.xvfb.env.XAUTHORITY;
+  }
+  const desktop = new X11Desktop({ display: display.display, logger: log.child('desktop'), maxClipboardBytes: opts.maxCutTextBytes });
+  const server = new VncServer(desktop, {
+    ...(opts.mode === 'server' && opts.password ? { password: opts.password.reveal() } : {}),
+    ...(opts.mode === 'server' && opts.viewOnlyPassword ? { viewOnlyPassword: opts.viewOnlyPassword.reveal() } : {}),
+    viewOnly: opts.viewOnly,
+    framerate: opts.framerate,
+    maxCutTextBytes: opts.maxCutTextBytes,
+    logger: log.child('rfb'),
+  });
+  server.onFatal = (err) => onFatal(err.message);
+  try {
+    await server.ensureDesktop();
+  } catch (err) {
+    await display.close();
+    throw err;
+  }
+  return { server, display };
+}
+
+async function runServer(opts: ServerCliOptions, log: Logger): Promise<number> {
+  const stop = shutdownSignal();
+  let fatal: string | null = null;
+  const { server, display } = await startDesktopServer(opts, log, (why) => {
+    fatal = why;
+    stop.abort('fatal');
+  });
+  const closers: Closer[] = [];
+  const onConnection = server.handleConnection.bind(server);
+  try {
+    const tcp = await listenTcp({ host: opts.listen.host, port: opts.listen.port, onConnection });
+    closers.push(() => tcp.close());
+    console.log(`vnc-runner: VNC server on ${formatHostPort(tcp.address)} (display ${display.display}, ${opts.password ? 'VNC password' : 'no password'})`);
+    if (opts.http) {
+      const viewer = await listenHttpViewer({ host: opts.http.host, port: opts.http.port, onConnection, logger: log.child('http'), allowedOrigins: opts.allowOrigins });
+      closers.push(() => viewer.close());
+      console.log(`vnc-runner: web viewer at ${viewer.url}`);
+    }
+    if (opts.ws) {
+      const origins = opts.allowOrigins === '*' ? '*' : [...opts.allowOrigins, ...(opts.http ? httpOrigins(opts.http) : [])];
+      const ws = await listenWebSocket({ host: opts.ws.host, port: opts.ws.port, onConnection, logger: log.child('ws'), allowedOrigins: origins });
+      closers.push(() => ws.close());
+      console.log(`vnc-runner: WebSocket listener on ${formatHostPort(ws.address)}`);
+    }
+  } catch (err) {
+    await shutdown(closers, server, display, log);
+    stop.dispose();
+    throw err;
+  }
+  const why = await stop.promise;
+  stop.dispose();
+  log.info('shutting down', { reason: why });
+  await shutdown(closers, server, display, log);
+  if (fatal) {
+    log.error('exiting after a fatal error', { reason: fatal });
+    return 1;
+  }
+  return 0;
+}
+
+async function runGatewayRunner(opts: RunnerCliOptions, argv: readonly string[], log: Logger): Promise<number> {
+  const { options: runnerOptions } = parseRunnerArgs(argv, process.env);
+  const abort = new AbortController();
+  const stop = shutdownSignal();
+  let fatal: string | null = null;
+  void stop.promise.then(() => abort.abort());
+  const { server, display } = await startDesktopServer(opts, log, (why) => {
+    fatal = why;
+    stop.abort('fatal');
+  });
+  let code: number;
+  try {
+    code = await runRunner(
+      runnerOptions,
+      (stream) => server.handleConnection(stream, { remoteAddress: 'gateway-tunnel', transport: 'tunnel' }).whenClosed(),
+      log.child('runner'),
+      {
+        signal: abort.signal,
+        screenSize: () => {
+          const fb = server.desktop.framebuffer;
+          return { width: fb.width, height: fb.height };
+        },
+      },
+    );
+  } finally {
+    stop.dispose();
+    await shutdown([], server, display, log);
+  }
+  return fatal ? 1 : code;
+}
+
+async function shutdown(closers: Closer[], server: VncServer, display: AcquiredDisplay, log: Logger): Promise<void> {
+  for (const c of closers) await c().catch((err) => log.warn('listener close failed', { err: err as Error }));
+  await server.close().catch((err) => log.warn('server close failed', { err: err as Error }));
+  await display.close().catch((err) => log.warn('display close failed', { err: err as Error }));
+}
+
+function formatHostPort(a: { host: string; port: number }): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+function httpOrigins(a: { host: string; port: number }): string[] {
+  const hosts = a.host === '127.0.0.1' || a.host === '::1' || a.host === 'localhost' ? ['127.0.0.1', 'localhost', '[::1]'] : [a.host.includes(':') ? `[${a.host}]` : a.host];
+  return hosts.map((h) => `http://${h}:${a.port}`);
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let opts;
+  try {
+    opts = parseOptions(argv, process.env);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`vnc-runner: ${err.message}\nTry 'vnc-runner --help'.\n`);
+      return err.exitCode;
+    }
+    throw err;
+  }
+  if (opts.mode === 'help') {
+    process.stdout.write(helpText());
+    return 0;
+  }
+  if (opts.mode === 'version') {
+    process.stdout.write(versionText() + '\n');
+    return 0;
+  }
+  if (opts.mode === 'gateway') {
+    const log = createLogger({ level: 'info', scope: 'gateway' });
+    return runGatewayCommand(parseGatewayArgs(opts.argv, process.env), log);
+  }
+  const log = createLogger({ level: opts.logLevel });
+  for (const w of opts.warnings) log.warn(w);
+  if (process.platform !== 'linux') {
+    process.stderr.write('vnc-runner: only Linux/X11 is supported by this build (the macOS/Windows backend is not verified on real hardware).\n');
+    return 1;
+  }
+  try {
+    return opts.mode === 'server' ? await runServer(opts, log) : await runGatewayRunner(opts, argv, log);
+  } catch (err) {
+    if (isVncError(err)) {
+      process.stderr.write(`vnc-runner: ${err.message} [${err.code}]\n`);
+      return isVncError(err, 'VNC_ERR_CONFIG') ? 2 : 1;
+    }
+    throw err;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`vnc-runner: fatal: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
