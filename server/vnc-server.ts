@@ -35,7 +35,11 @@ export class VncServer implements SessionHost {
   constructor(desktop: Desktop, options: ServerOptionsInput = {}) {
     this.options = resolveServerOptions(options);
     this.desktop = desktop;
-    this.authThrottle = new AuthThrottle();
+    // The first failure is answered after authFailureDelayMs; the throttle doubles it from there.
+    this.authThrottle = new AuthThrottle({
+      baseDelayMs: this.options.authFailureDelayMs,
+      maxDelayMs: Math.max(16_000, this.options.authFailureDelayMs),
+    });
     this.clock = new FrameClock({
       framerate: this.options.framerate,
       inputDelayMs: this.options.inputDelayMs,
