@@ -23,6 +23,7 @@ export interface DesktopEvents {
   /**
    * Pixels of `dest` now equal what was at `dest` translated by (-dx, -dy) in the previous
    * frame (motion detection). Optional: a desktop that never detects motion never calls it.
+   * Within one poll, report copies before damage: damage refers to the frame after the copy.
    */
   copy?(dest: Rect, dx: number, dy: number): void;
   /** The framebuffer changed size; `framebuffer` already has the new size. */

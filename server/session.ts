@@ -42,13 +42,15 @@ import {
   encodeServerCutText,
   encodeServerFence,
   encodeServerInit,
+  encodeEndOfContinuousUpdates,
   type ServerMessageOptions,
 } from './protocol/server-messages.js';
-import { DesktopSizeReason, FENCE_SUPPORTED_FLAGS, FenceFlag, PseudoEncoding } from './protocol/constants.js';
+import { DesktopSizeReason, Encoding, FENCE_SUPPORTED_FLAGS, FenceFlag, PseudoEncoding } from './protocol/constants.js';
 import { detectClientQuirks } from './protocol/client-quirks.js';
 import { NATIVE_PIXEL_FORMAT, PixelConverter } from './pixel-format.js';
 import { EncodeManager } from './encoding/encode-manager.js';
-import { UpdateState } from './updates/update-state.js';
+import { UpdateState, orderCopyRects, type PendingCopy } from './updates/update-state.js';
+import { Congestion } from './updates/congestion.js';
 import { SessionInput } from './session-input.js';
 import type { AuthThrottle } from './auth-throttle.js';
 
@@ -99,6 +101,11 @@ export class Session {
   private pendingDesktopSize = false;
   private pendingExtDesktopSize: { reason: number; status: number } | null = null;
   private clipboardText: string | null = null;
+  /** ContinuousUpdates: announced to the client (EndOfContinuousUpdates sent) and enabled. */
+  private cuAnnounced = false;
+  private continuous = false;
+  private readonly congestion = new Congestion();
+  private congestionTimer: NodeJS.Timeout | null = null;
   private closedPromise: Promise<void>;
   private resolveClosed!: () => void;
   /** Bytes written to this client, for stats and benchmarks. */
@@ -140,7 +147,7 @@ export class Session {
 
   /** Does this client wait for pixels (an outstanding update request)? */
   isWaiting(): boolean {
-    return this.state === 'normal' && this.updates.hasRequest();
+    return this.state === 'normal' && (this.continuous || this.updates.hasRequest());
   }
 
   get closed(): boolean {
@@ -268,13 +275,16 @@ export class Session {
         this.onExtendedClipboard(msg.clipboard);
         return;
       case 'ClientFence':
-        // Answer fence requests with the flags we understand (rfbproto "ClientFence").
-        if ((msg.flags >>> 0) & FenceFlag.Request) this.write(encodeServerFence((msg.flags & FENCE_SUPPORTED_FLAGS) >>> 0, msg.payload));
+        if ((msg.flags >>> 0) & FenceFlag.Request) {
+          // Answer fence requests with the flags we understand (rfbproto "ClientFence").
+          this.write(encodeServerFence((msg.flags & FENCE_SUPPORTED_FLAGS) >>> 0, msg.payload));
+        } else if (this.congestion.pong(msg.payload)) {
+          this.trySend(); // the window may have opened
+        }
         return;
       case 'EnableContinuousUpdates':
-        // We never announce ContinuousUpdates (no EndOfContinuousUpdates sent), so a conforming
-        // client cannot send this (rfbproto: only after the server announced support).
-        throw new VncError(ErrorCode.Protocol, 'EnableContinuousUpdates without server support announced');
+        this.onEnableContinuousUpdates(msg.enable, msg.rect);
+        return;
       case 'SetDesktopSize':
         void this.onSetDesktopSize(msg.width, msg.height);
         return;
@@ -299,6 +309,33 @@ export class Session {
     if (first && this.supports(PseudoEncoding.ExtendedClipboard)) {
       this.write(encodeServerClipboardCaps(this.host.options.maxCutTextBytes));
     }
+    if (!this.cuAnnounced && this.supports(PseudoEncoding.ContinuousUpdates) && this.supports(PseudoEncoding.Fence)) {
+      // Announce ContinuousUpdates. Fences are required with it: they are our only way to
+      // pace a client that no longer asks for each update (as TigerVNC requires too).
+      this.cuAnnounced = true;
+      this.write(encodeEndOfContinuousUpdates());
+    }
+  }
+
+  private onEnableContinuousUpdates(enable: boolean, r: Rect): void {
+    if (!this.cuAnnounced) {
+      // rfbproto: a client may only send this after the server announced support.
+      throw new VncError(ErrorCode.Protocol, 'EnableContinuousUpdates without server support announced');
+    }
+    if (!enable) {
+      this.continuous = false;
+      this.updates.requested.clear();
+      this.write(encodeEndOfContinuousUpdates());
+      return;
+    }
+    const fb = this.host.desktop.framebuffer;
+    const clipped = intersectRect(r, { x: 0, y: 0, w: fb.width, h: fb.height });
+    if (!clipped) return;
+    this.continuous = true;
+    this.updates.requested.clear();
+    this.updates.addRequest(clipped, true);
+    this.host.wantFrame(false);
+    this.trySend();
   }
 
   private supports(encoding: number): boolean {
@@ -316,7 +353,7 @@ export class Session {
       this.host.wantFrame(true);
       return;
     }
-    if (!this.updates.due().isEmpty() || this.hasPseudoPending()) this.trySend();
+    if (this.updates.hasDue() || this.hasPseudoPending()) this.trySend();
     else this.host.wantFrame(false);
   }
 
@@ -362,9 +399,8 @@ export class Session {
     if (this.state === 'normal') this.updates.addChanged(rects);
   }
 
-  onCopy(dest: Rect, _dx: number, _dy: number): void {
-    // CopyRect tracking comes with motion detection; until then a copy is ordinary damage.
-    this.onDamage([dest]);
+  onCopy(dest: Rect, dx: number, dy: number): void {
+    if (this.state === 'normal') this.updates.addCopied(dest, dx, dy, this.supports(Encoding.CopyRect));
   }
 
   onResize(width: number, height: number): void {
@@ -415,32 +451,21 @@ export class Session {
    */
   trySend(): void {
     if (this.state !== 'normal' || this.sending || !this.updates.hasRequest()) return;
-    if (this.stream.writableLength > this.host.options.maxQueuedBytes) {
-      // Congested: do not queue another frame. Damage keeps accumulating as a region and the
-      // next update, when the socket drains, is regenerated from the newest framebuffer.
-      if (!this.waitingForDrain) {
-        this.waitingForDrain = true;
-        this.stream.once('drain', () => {
-          this.waitingForDrain = false;
-          this.guard(() => this.trySend());
-        });
-      }
-      return;
-    }
-    const due = this.updates.due();
-    if (due.isEmpty() && !this.hasPseudoPending()) return;
-    if (due.isEmpty()) {
+    if (this.isCongested()) return;
+    const pseudo = this.hasPseudoPending();
+    if (!this.updates.hasDue()) {
+      if (!pseudo) return;
       // A reply never consists of pseudo-rectangles alone (agent clients treat any update as
       // "pixels arrived"): carry one real tile of the requested area along.
       const b = this.updates.requested.bounds()!;
-      due.add({ x: b.x, y: b.y, w: Math.min(b.w, 16), h: Math.min(b.h, 16) });
+      this.updates.changed.add({ x: b.x, y: b.y, w: Math.min(b.w, 16), h: Math.min(b.h, 16) });
     }
-    this.updates.commit(due);
+    const { copy, changed } = this.updates.take(this.continuous);
     this.sending = true;
-    void this.sendUpdate(due).then(
+    void this.sendUpdate(copy, changed).then(
       () => {
         this.sending = false;
-        if (this.state === 'normal' && this.updates.hasRequest() && !this.updates.due().isEmpty()) this.trySend();
+        if (this.state === 'normal' && this.updates.hasRequest() && this.updates.hasDue()) this.trySend();
       },
       (err) => {
         this.sending = false;
@@ -449,32 +474,80 @@ export class Session {
     );
   }
 
-  private async sendUpdate(due: Region): Promise<void> {
+  /**
+   * Congested: do not generate another update. Damage keeps accumulating as a region and the
+   * next update, once the socket drains or a fence reply opens the window, is regenerated from
+   * the newest framebuffer. So a slow client costs bounded memory and gets fresher updates.
+   */
+  private isCongested(): boolean {
+    if (this.stream.writableLength > this.host.options.maxQueuedBytes) {
+      if (!this.waitingForDrain) {
+        this.waitingForDrain = true;
+        this.stream.once('drain', () => {
+          this.waitingForDrain = false;
+          this.guard(() => this.trySend());
+        });
+      }
+      return true;
+    }
+    if (this.congestion.isCongested()) {
+      // Normally a fence reply wakes us; the timer covers a client that stopped answering.
+      if (!this.congestionTimer) {
+        this.congestionTimer = setTimeout(() => {
+          this.congestionTimer = null;
+          this.guard(() => this.trySend());
+        }, 1000);
+        this.congestionTimer.unref();
+      }
+      return true;
+    }
+    return false;
+  }
+
+  private async sendUpdate(copy: PendingCopy | null, changed: Region): Promise<void> {
     const fb = this.host.desktop.framebuffer;
     const before: Buffer[] = [];
     const after: Buffer[] = [];
+    let rects = 0; // rectangles in `before` and `after`
     if (this.pendingExtDesktopSize) {
+      rects++;
       const { reason, status } = this.pendingExtDesktopSize;
       before.push(encodeExtendedDesktopSizeRect(reason, status, fb.width, fb.height, [{ id: 0, x: 0, y: 0, width: fb.width, height: fb.height, flags: 0 }]));
       this.pendingExtDesktopSize = null;
     } else if (this.pendingDesktopSize) {
+      rects++;
       before.push(encodeDesktopSizeRect(fb.width, fb.height));
     }
     this.pendingDesktopSize = false;
     if (this.pendingCursor) {
+      rects++;
       after.push(encodeCursorRect(this.pendingCursor, this.converter));
       this.pendingCursor = null;
     }
+    // Copies first (the client copies from pixels it already has, before anything else lands),
+    // ordered so that no rectangle overwrites another's source.
+    if (copy) {
+      const bpp = this.converter.bytesPerPixel;
+      for (const r of orderCopyRects(copy.region.rects(), copy.dx, copy.dy)) {
+        const c = this.encoder.encodeCopy(r, r.x - copy.dx, r.y - copy.dy, bpp);
+        before.push(...c.chunks);
+        rects += c.count;
+      }
+    }
     // Pixel rectangles in reading order, so the first one starts at the request's origin.
-    const encoded = await this.encoder.encodeRegion(fb, due.rects(), { converter: this.converter });
+    const encoded = await this.encoder.encodeRegion(fb, changed.rects(), { converter: this.converter });
     if (this.state !== 'normal') return;
-    const count = before.length + encoded.count + after.length;
+    const count = rects + encoded.count;
     const s = this.stream as Duplex & { cork?: () => void; uncork?: () => void };
     s.cork?.();
     this.write(encodeFramebufferUpdateHeader(count));
     for (const b of before) this.write(b);
     for (const c of encoded.chunks) this.write(c);
     for (const b of after) this.write(b);
+    if (this.supports(PseudoEncoding.Fence)) {
+      const payload = this.congestion.ping();
+      if (payload) this.write(encodeServerFence((FenceFlag.Request | FenceFlag.BlockBefore) >>> 0, payload));
+    }
     s.uncork?.();
     this.updatesSent++;
   }
@@ -482,6 +555,7 @@ export class Session {
   private write(b: Buffer): void {
     if (this.state === 'closed' || b.length === 0) return;
     this.bytesSent += b.length;
+    this.congestion.sent(b.length);
     this.stream.write(b);
   }
 
@@ -515,6 +589,7 @@ export class Session {
     this.state = 'closed';
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     if (this.partialTimer) clearTimeout(this.partialTimer);
+    if (this.congestionTimer) clearTimeout(this.congestionTimer);
     this.log[level]('closed', { reason, bytesSent: this.bytesSent, updates: this.updatesSent });
     // Everything the client sent before closing has been applied (messages are handled
     // synchronously on arrival); now release what it still holds.

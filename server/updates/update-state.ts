@@ -1,46 +1,133 @@
 /**
  * What one client still owes and is owed, as state rather than queued frames (TigerVNC's
- * SimpleUpdateTracker + requested region): `changed` accumulates damage since the client's last
- * update, `requested` is the area its outstanding FramebufferUpdateRequests asked for. An update
- * sends `changed ∩ requested` and is regenerated from the current framebuffer each time, so a
- * slow client receives fewer, fresher updates and memory stays bounded.
+ * SimpleUpdateTracker + requested region):
+ * - `changed`: pixels that differ from what the client has, to be sent as pixel data;
+ * - `copied` + `delta`: pixels the client can produce itself with CopyRect from its own
+ *   framebuffer (source = dest − delta); one delta at a time;
+ * - `requested`: the area its outstanding FramebufferUpdateRequests asked for;
+ * - `known`: where the client's framebuffer holds pixels we sent (a copy may only read those).
+ * An update sends `(copied ∪ changed) ∩ requested`, regenerated from the current framebuffer, so
+ * a slow client receives fewer, fresher updates and memory stays bounded.
  */
 import type { Rect } from '../../core/geometry.js';
 import { Region } from '../../core/region.js';
 
+export interface PendingCopy {
+  readonly region: Region;
+  readonly dx: number;
+  readonly dy: number;
+}
+
 export class UpdateState {
   readonly changed = new Region();
   readonly requested = new Region();
+  readonly known = new Region();
+  private copied = new Region();
+  private dx = 0;
+  private dy = 0;
 
   /** Damage reported by the desktop. */
   addChanged(rects: readonly Rect[]): void {
-    for (const r of rects) this.changed.add(r);
+    for (const r of rects) {
+      this.changed.add(r);
+      // A pending copy into this area would be overwritten anyway: send pixels instead.
+      if (!this.copied.isEmpty()) this.copied.subtract(r);
+    }
+  }
+
+  /**
+   * `dest` now holds what was at `dest − (dx, dy)`. Becomes a CopyRect where the client's own
+   * source pixels are right; everything else becomes changed. Only one delta is kept: a second,
+   * different copy while one is pending is sent as pixels (always correct, rarely costly).
+   */
+  addCopied(dest: Rect, dx: number, dy: number, canCopy: boolean): void {
+    const destRegion = Region.of(dest);
+    if (!canCopy || (!this.copied.isEmpty() && (dx !== this.dx || dy !== this.dy))) {
+      this.addChanged([dest]);
+      return;
+    }
+    if (!this.copied.isEmpty()) {
+      // Same delta again before the first was sent: the client would apply the shift once
+      // only, so the overlap with the previous copy cannot be a copy. Send it as pixels.
+      const overlap = this.copied.intersect(dest);
+      const srcOverlap = this.copied.clone().translate(dx, dy).intersect(dest);
+      if (!overlap.isEmpty() || !srcOverlap.isEmpty()) {
+        this.addChanged([dest]);
+        return;
+      }
+    }
+    const src: Rect = { x: dest.x - dx, y: dest.y - dy, w: dest.w, h: dest.h };
+    // Source pixels the client does not have right: stale (pending changes) or never sent.
+    const bad = this.changed.intersect(src);
+    bad.addRegion(Region.of(src).subtractRegion(this.known));
+    bad.translate(dx, dy);
+    // The copy replaces whatever was pending in dest; stale source pixels move along with it.
+    this.changed.subtract(dest);
+    const good = destRegion.clone().subtractRegion(bad);
+    this.changed.addRegion(bad);
+    if (good.isEmpty()) return;
+    this.copied.addRegion(good);
+    this.dx = dx;
+    this.dy = dy;
   }
 
   /** An update request; a non-incremental one also marks the area as changed. */
   addRequest(r: Rect, incremental: boolean): void {
     this.requested.add(r);
-    if (!incremental) this.changed.add(r);
+    if (!incremental) {
+      this.changed.add(r);
+      this.copied.subtract(r);
+    }
   }
 
   hasRequest(): boolean {
     return !this.requested.isEmpty();
   }
 
-  /** The pixels the next update should carry (does not consume anything). */
-  due(): Region {
-    return this.changed.intersectRegion(this.requested);
+  /** Is there anything to send for the current request? */
+  hasDue(): boolean {
+    return this.changed.intersectRegion(this.requested).count > 0 || this.copied.intersectRegion(this.requested).count > 0;
   }
 
-  /** Marks `sent` as delivered and consumes the outstanding request. */
-  commit(sent: Region): void {
-    this.changed.subtractRegion(sent);
-    this.requested.clear();
+  /**
+   * Takes what the next update carries and marks it delivered: the copy (only the part inside
+   * the request; the rest is demoted to pixels) and the changed pixels, then consumes the
+   * request. `requested` is left as it was when `keepRequest` (continuous updates).
+   */
+  take(keepRequest = false): { copy: PendingCopy | null; changed: Region } {
+    let copy: PendingCopy | null = null;
+    if (!this.copied.isEmpty()) {
+      const inside = this.copied.intersectRegion(this.requested);
+      const outside = this.copied.clone().subtractRegion(this.requested);
+      this.changed.addRegion(outside);
+      if (!inside.isEmpty()) copy = { region: inside, dx: this.dx, dy: this.dy };
+      this.copied = new Region();
+    }
+    const changed = this.changed.intersectRegion(this.requested);
+    this.changed.subtractRegion(changed);
+    if (copy) this.known.addRegion(copy.region);
+    this.known.addRegion(changed);
+    if (!keepRequest) this.requested.clear();
+    return { copy, changed };
   }
 
-  /** Forget everything (desktop resized: the whole new screen is changed). */
+  /** The desktop changed size: the whole new screen is changed, nothing is known. */
   reset(full: Rect): void {
     this.changed.clear();
     this.changed.add(full);
+    this.copied = new Region();
+    this.known.clear();
   }
+}
+
+/**
+ * Orders copy rectangles so that none overwrites pixels another still has to read: when content
+ * moves down (dy > 0) the bottom rows go first, when it moves right the right columns go first
+ * (TigerVNC Region::get_rects(left2right, topdown)).
+ */
+export function orderCopyRects(rects: Rect[], dx: number, dy: number): Rect[] {
+  return rects.sort((a, b) => {
+    if (a.y !== b.y) return dy > 0 ? b.y - a.y : a.y - b.y;
+    return dx > 0 ? b.x - a.x : a.x - b.x;
+  });
 }

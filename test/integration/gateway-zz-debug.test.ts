@@ -1,0 +1,25 @@
+import { it } from 'vitest';
+import WebSocket from 'ws';
+import { createLogger } from '../../core/log.js';
+import { runRunner } from '../../gateway/runner.js';
+import { provisionRun } from '../../gateway/reference/provision.js';
+import { startReferenceGateway } from '../../gateway/reference/server.js';
+const SECRET = 'integration-secret-0123456789abcdef0123';
+it('dbg', async () => {
+  const gw = await startReferenceGateway({ hmacSecret: SECRET, rateLimitPerMinute: 0, logger: createLogger({ level: 'debug', scope: 'gw' }) });
+  const p = provisionRun(gw, { hmacSecret: SECRET, runnerOverrides: { pollIntervalMs: 100 } });
+  const ctl = new AbortController();
+  const exit = runRunner(p.runnerOptions, (s) => new Promise((res) => { s.write(Buffer.from('RFB 003.008\n')); s.on('data', (d) => s.write(d)); s.on('close', () => res()); }), createLogger({ level: 'debug', scope: 'runner' }), { signal: ctl.signal, stdout: (l) => console.error('STDOUT', l) });
+  await new Promise((r) => setTimeout(r, 1000));
+  console.error('connecting viewer');
+  const ws = new WebSocket(p.viewerWsUrl);
+  ws.on('message', (d) => console.error('viewer got', d.length));
+  ws.on('close', (c) => console.error('viewer close', c));
+  gw.requestStream(p.run.id);
+  await new Promise((r) => setTimeout(r, 2000));
+  console.error('stopping');
+  ctl.abort();
+  console.error('exit', await exit);
+  const c = gw.close(); const iv = setInterval(() => console.error('relay sockets', gw.relay.socketCount), 500); await c; clearInterval(iv);
+  console.error('closed');
+}, 15000);
