@@ -88,6 +88,17 @@ describe('UpdateState', () => {
     expect(u.changed.rects()).toEqual([{ x: 0, y: H - 3, w: W, h: 3 }]);
   });
 
+  it('orders copy rectangles so none overwrites a source still to be read', () => {
+    const top = { x: 0, y: 0, w: 10, h: 5 };
+    const bottom = { x: 0, y: 5, w: 10, h: 5 };
+    expect(orderCopyRects([top, bottom], 0, 3)).toEqual([bottom, top]); // moving down: bottom first
+    expect(orderCopyRects([bottom, top], 0, -3)).toEqual([top, bottom]);
+    const left = { x: 0, y: 0, w: 5, h: 5 };
+    const right = { x: 5, y: 0, w: 5, h: 5 };
+    expect(orderCopyRects([left, right], 2, 0)).toEqual([right, left]);
+    expect(orderCopyRects([right, left], -2, 0)).toEqual([left, right]);
+  });
+
   it('never copies from pixels the client was never sent', () => {
     const st = new UpdateState();
     st.addCopied({ x: 0, y: 0, w: 10, h: 10 }, 5, 0, true);
