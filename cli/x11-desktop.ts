@@ -97,6 +97,10 @@ export class X11Desktop implements Desktop {
     this.keyboard?.keyEvent(keysym, down, clientId);
   }
 
+  keyCodeEvent(keysym: number, xtScancode: number, down: boolean, clientId = 0): void {
+    this.keyboard?.keyCodeEvent(keysym, xtScancode, down, clientId);
+  }
+
   pointerEvent(x: number, y: number, buttonMask: number, clientId = 0): void {
     this.pointer?.pointerEvent(x, y, buttonMask, clientId);
   }

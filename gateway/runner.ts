@@ -220,7 +220,7 @@ class Runner {
       let delay = this.o.pollIntervalMs;
       try {
         const commands = await this.client.pollCommands();
-        if (backoff.consecutiveFailures > 0) this.log.info('command polling recovered');
+        if (backoff.consecutiveFailures > 0) this.log.info('command polling recovered', { failures: backoff.consecutiveFailures });
         backoff.reset();
         refusals = 0;
         for (const cmd of commands) {

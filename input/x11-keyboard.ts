@@ -10,10 +10,11 @@
  * queue and are applied strictly in call order. The release of a key always goes to the
  * keycode its press used (tracked per client and keysym), even if the keymap changed since.
  */
+import { qnumToXKeycode } from './xt-keycodes.js';
 import type { X11Connection } from '../core/x11-connection.js';
 import { ErrorCode, VncError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/log.js';
-import { keymapInfo, planKeyPress, type KeymapInfo, type KeymapSnapshot, type KeyState } from './keymap-plan.js';
+import { keymapInfo, keysymAt, planKeyPress, type KeymapInfo, type KeymapSnapshot, type KeyState } from './keymap-plan.js';
 import { normalizeKeysym } from './keysym-unicode.js';
 import { SerialQueue } from './serial-queue.js';
 
@@ -118,6 +119,33 @@ export class X11Keyboard {
   keyEvent(keysym: number, down: boolean, clientId = 0): void {
     if (this.closing) return;
     this.queue.push(() => (down ? this.press(keysym >>> 0, clientId) : this.release(keysym >>> 0, clientId)));
+  }
+
+  /**
+   * QEMU extended key event: press the physical key `qnum` (XT scancode, see xt-keycodes.ts)
+   * when it produces `keysym` in the current keymap, so the application sees the real keycode
+   * with the client's own modifier state; otherwise fall back to the keysym path (the client's
+   * layout differs from ours, and the character matters more than the key).
+   */
+  keyCodeEvent(keysym: number, qnum: number, down: boolean, clientId = 0): void {
+    if (this.closing) return;
+    if (!down) {
+      this.keyEvent(keysym, false, clientId);
+      return;
+    }
+    this.queue.push(async () => {
+      if (this.stale) await this.refreshKeymap();
+      const keycode = qnumToXKeycode(qnum);
+      const ks = keysym >>> 0;
+      const matches = keycode !== 0 && (keysymAt(this.keymap, keycode, 0) === ks || keysymAt(this.keymap, keycode, 1) === ks);
+      if (!matches || this.held.get(clientId)?.has(ks)) return this.press(ks, clientId);
+      const key: HeldKey = { keycode, fakePress: [], fakeRelease: [] };
+      let mine = this.held.get(clientId);
+      if (!mine) this.held.set(clientId, (mine = new Map()));
+      mine.set(ks, key);
+      this.downCount.set(keycode, (this.downCount.get(keycode) ?? 0) + 1);
+      this.fake(key, XTEST_KEY_PRESS);
+    });
   }
 
   /** Queues the release of every key `clientId` still holds (on disconnect). */

@@ -49,6 +49,7 @@ import { DesktopSizeReason, Encoding, FENCE_SUPPORTED_FLAGS, FenceFlag, PseudoEn
 import { detectClientQuirks } from './protocol/client-quirks.js';
 import { NATIVE_PIXEL_FORMAT, PixelConverter } from './pixel-format.js';
 import { EncodeManager } from './encoding/encode-manager.js';
+import { rectHeader } from './encoding/encoder.js';
 import { UpdateState, orderCopyRects, type PendingCopy } from './updates/update-state.js';
 import { Congestion } from './updates/congestion.js';
 import { SessionInput } from './session-input.js';
@@ -100,6 +101,8 @@ export class Session {
   private pendingCursor: CursorImage | null = null;
   private pendingDesktopSize = false;
   private pendingExtDesktopSize: { reason: number; status: number } | null = null;
+  /** Tell the client (once) that QEMU extended key events are understood. */
+  private pendingQemuKeyAck = false;
   private clipboardText: string | null = null;
   /** ContinuousUpdates: announced to the client (EndOfContinuousUpdates sent) and enabled. */
   private cuAnnounced = false;
@@ -306,6 +309,9 @@ export class Session {
       // Tells the client the screen layout and that SetDesktopSize is understood.
       this.pendingExtDesktopSize = { reason: DesktopSizeReason.Server, status: 0 };
     }
+    if (first && this.supports(PseudoEncoding.QemuExtendedKeyEvent) && this.host.desktop.keyCodeEvent) {
+      this.pendingQemuKeyAck = true;
+    }
     if (first && this.supports(PseudoEncoding.ExtendedClipboard)) {
       this.write(encodeServerClipboardCaps(this.host.options.maxCutTextBytes));
     }
@@ -442,7 +448,7 @@ export class Session {
   // ---------------------------------------------------------------- output side
 
   private hasPseudoPending(): boolean {
-    return this.pendingCursor !== null || this.pendingDesktopSize || this.pendingExtDesktopSize !== null;
+    return this.pendingCursor !== null || this.pendingDesktopSize || this.pendingExtDesktopSize !== null || this.pendingQemuKeyAck;
   }
 
   /**
@@ -519,6 +525,12 @@ export class Session {
       before.push(encodeDesktopSizeRect(fb.width, fb.height));
     }
     this.pendingDesktopSize = false;
+    if (this.pendingQemuKeyAck) {
+      // An empty pseudo-rectangle of this encoding is how clients learn the server supports it.
+      rects++;
+      after.push(rectHeader(0, 0, 0, 0, PseudoEncoding.QemuExtendedKeyEvent));
+      this.pendingQemuKeyAck = false;
+    }
     if (this.pendingCursor) {
       rects++;
       after.push(encodeCursorRect(this.pendingCursor, this.converter));

@@ -40,6 +40,9 @@ export interface TunnelStats {
 
 interface Side {
   ws: WebSocket;
+  /** Our own listeners, removed on teardown (never `removeAllListeners`: ws's server tracks clients with its own). */
+  onMessage: (data: RawData) => void;
+  onClose: () => void;
   connectedAt: Date;
   /** Messages from this side waiting for the peer to connect. */
   queue: Buffer[];
@@ -97,13 +100,23 @@ export class TunnelRelay {
       tunnel = { runId, createdAt: new Date() };
       this.tunnels.set(runId, tunnel);
     }
-    const side: Side = { ws, connectedAt: new Date(), queue: [], queuedBytes: 0, alive: true, bytesIn: 0, bytesOut: 0 };
-    tunnel[role] = side;
     const t = tunnel;
+    const side: Side = {
+      ws,
+      onMessage: (data: RawData) => this.forward(t, role, toBuffer(data)),
+      onClose: () => this.onClose(t, role, side),
+      connectedAt: new Date(),
+      queue: [],
+      queuedBytes: 0,
+      alive: true,
+      bytesIn: 0,
+      bytesOut: 0,
+    };
+    tunnel[role] = side;
     ws.on('pong', () => (side.alive = true));
-    ws.on('message', (data: RawData) => this.forward(t, role, toBuffer(data)));
+    ws.on('message', side.onMessage);
     ws.on('error', (err) => this.log.warn('tunnel socket error', { runId, role, error: err.message }));
-    ws.on('close', () => this.onClose(t, role, side));
+    ws.on('close', side.onClose);
     const peer = tunnel[other(role)];
     if (peer) {
       clearTimeout(tunnel.lonelyTimer);
@@ -196,13 +209,11 @@ export class TunnelRelay {
     t.runner = undefined;
     t.viewer = undefined;
     if (a) {
-      a.ws.removeAllListeners('message');
-      a.ws.removeAllListeners('close');
+      detach(a);
       closeSocket(a.ws, code1 ?? RelayClose.PeerLeft, reason1 ?? 'closed');
     }
     if (b) {
-      b.ws.removeAllListeners('message');
-      b.ws.removeAllListeners('close');
+      detach(b);
       closeSocket(b.ws, code2, reason2);
     }
   }
@@ -235,6 +246,13 @@ export class TunnelRelay {
 
 function other(role: TunnelRole): TunnelRole {
   return role === 'runner' ? 'viewer' : 'runner';
+}
+
+function detach(side: Side): void {
+  side.ws.off('message', side.onMessage);
+  side.ws.off('close', side.onClose);
+  side.queue = [];
+  side.queuedBytes = 0;
 }
 
 function closeSocket(ws: WebSocket, code: number, reason: string): void {

@@ -149,13 +149,10 @@ export async function startReferenceGateway(options: ReferenceGatewayOptions = {
       // Give close frames a moment, then cut whatever is left.
       for (let i = 0; i < 10 && wss.clients.size > 0; i++) await sleep(50);
       for (const ws of wss.clients) ws.terminate();
-      console.error('DBG terminated; clients', [...wss.clients].map((w) => [w.readyState, w.isPaused, (w as any)._socket?.destroyed, (w as any)._closeFrameReceived, (w as any)._closeFrameSent]));
-      server.getConnections((e, n) => console.error('DBG conns', n));
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      console.error('DBG server closed');
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };

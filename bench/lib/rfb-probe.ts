@@ -1,0 +1,251 @@
+/**
+ * The benchmark's RFB client: just enough protocol to time a server from the outside, the same
+ * way for every server (ours, TigerVNC's x0vncserver, x11vnc). Security type None only; RFB
+ * 3.3, 3.7 and 3.8 handshakes; updates are framed, not decoded (rect-framing.ts). Timestamps are
+ * `performance.now()` values taken when the corresponding bytes had been read.
+ */
+import net from 'node:net';
+import { ErrorCode, VncError } from '../../core/errors.js';
+import { ByteReader } from './byte-reader.js';
+import { isPixelEncoding, skipRectBody, type FramingFormat } from './rect-framing.js';
+
+export interface ProbeOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Deadline for connecting plus the whole handshake, ms. */
+  readonly timeoutMs: number;
+}
+
+export interface ServerPixelFormat extends FramingFormat {
+  readonly bigEndian: boolean;
+  readonly redShift: number;
+  readonly greenShift: number;
+  readonly blueShift: number;
+}
+
+export interface RectInfo {
+  readonly x: number;
+  readonly y: number;
+  readonly w: number;
+  readonly h: number;
+  readonly encoding: number;
+}
+
+/** One FramebufferUpdate as received. */
+export interface UpdateInfo {
+  readonly rects: readonly RectInfo[];
+  /** When the message type byte had been read. */
+  readonly startedAt: number;
+  /** When the last byte of the update had been read. */
+  readonly completedAt: number;
+  /** Pixels covered by pixel-carrying rectangles (pseudo-encodings excluded). */
+  readonly pixelArea: number;
+}
+
+/** Longest desktop name accepted in ServerInit. */
+const MAX_NAME_BYTES = 64 * 1024;
+/** Longest ServerCutText accepted while waiting for updates. */
+const MAX_CUT_TEXT = 16 * 1024 * 1024;
+
+export class RfbProbe {
+  /** When `connect` began (before the TCP connect). */
+  readonly startedAt: number;
+  /** When the ServerInit message (including the name) had been read. */
+  serverInitAt = 0;
+  width = 0;
+  height = 0;
+  name = '';
+  format!: ServerPixelFormat;
+  private readonly reader: ByteReader;
+
+  private constructor(private readonly socket: net.Socket, startedAt: number) {
+    this.startedAt = startedAt;
+    this.reader = new ByteReader(socket);
+  }
+
+  /** Connects and completes the handshake up to ServerInit (shared session). */
+  static async connect(opts: ProbeOptions): Promise<RfbProbe> {
+    const startedAt = performance.now();
+    const deadline = startedAt + opts.timeoutMs;
+    const socket = net.connect({ host: opts.host, port: opts.port });
+    socket.setNoDelay(true);
+    const probe = new RfbProbe(socket, startedAt);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new VncError(ErrorCode.Timeout, `no TCP connection to ${opts.host}:${opts.port} within ${opts.timeoutMs} ms`)), opts.timeoutMs);
+        socket.once('connect', () => {
+          clearTimeout(t);
+          resolve();
+        });
+        socket.once('error', (e) => {
+          clearTimeout(t);
+          reject(new VncError(ErrorCode.Closed, `cannot connect to ${opts.host}:${opts.port}: ${e.message}`, { cause: e }));
+        });
+      });
+      await probe.handshake(deadline);
+      return probe;
+    } catch (err) {
+      socket.destroy();
+      throw err;
+    }
+  }
+
+  private async handshake(deadline: number): Promise<void> {
+    const r = this.reader;
+    const banner = (await r.read(12, deadline)).toString('latin1');
+    const m = /^RFB (\d{3})\.(\d{3})\n$/.exec(banner);
+    if (!m) throw new VncError(ErrorCode.Protocol, `bad RFB banner ${JSON.stringify(banner)}`);
+    const minor = Number(m[1]) > 3 ? 8 : Math.min(Number(m[2]), 8);
+    const version = minor >= 8 ? 8 : minor >= 7 ? 7 : 3;
+    this.socket.write(`RFB 003.00${version}\n`);
+    if (version === 3) {
+      const type = (await r.read(4, deadline)).readUInt32BE(0);
+      if (type === 0) throw new VncError(ErrorCode.Auth, `server refused: ${await this.reason(deadline)}`);
+      if (type !== 1) throw new VncError(ErrorCode.Auth, `server requires security type ${type}; the benchmark needs None`);
+    } else {
+      const n = await r.u8(deadline);
+      if (n === 0) throw new VncError(ErrorCode.Auth, `server refused: ${await this.reason(deadline)}`);
+      const types = [...(await r.read(n, deadline))];
+      if (!types.includes(1)) throw new VncError(ErrorCode.Auth, `server offers security types ${types.join(',')}; the benchmark needs None (1)`);
+      this.socket.write(Buffer.from([1]));
+      if (version === 8) {
+        const result = (await r.read(4, deadline)).readUInt32BE(0);
+        if (result !== 0) throw new VncError(ErrorCode.Auth, `security result ${result}: ${await this.reason(deadline)}`);
+      }
+    }
+    this.socket.write(Buffer.from([1])); // ClientInit: shared
+    const init = await r.read(24, deadline);
+    this.width = init.readUInt16BE(0);
+    this.height = init.readUInt16BE(2);
+    this.format = {
+      bitsPerPixel: init[4]!,
+      depth: init[5]!,
+      bigEndian: init[6] !== 0,
+      trueColour: init[7] !== 0,
+      redMax: init.readUInt16BE(8),
+      greenMax: init.readUInt16BE(10),
+      blueMax: init.readUInt16BE(12),
+      redShift: init[14]!,
+      greenShift: init[15]!,
+      blueShift: init[16]!,
+    };
+    if (![8, 16, 32].includes(this.format.bitsPerPixel)) {
+      throw new VncError(ErrorCode.Protocol, `server pixel format has ${this.format.bitsPerPixel} bits per pixel`);
+    }
+    const nameLen = init.readUInt32BE(20);
+    if (nameLen > MAX_NAME_BYTES) throw new VncError(ErrorCode.TooLarge, `desktop name of ${nameLen} bytes`);
+    this.name = (await r.read(nameLen, deadline)).toString('utf8');
+    this.serverInitAt = performance.now();
+  }
+
+  private async reason(deadline: number): Promise<string> {
+    const len = (await this.reader.read(4, deadline)).readUInt32BE(0);
+    return (await this.reader.read(Math.min(len, 4096), deadline)).toString('latin1');
+  }
+
+  /** Bytes received and not yet consumed (e.g. an update already on its way). */
+  get buffered(): number {
+    return this.reader.available;
+  }
+
+  setEncodings(encodings: readonly number[]): void {
+    const b = Buffer.alloc(4 + 4 * encodings.length);
+    b[0] = 2;
+    b.writeUInt16BE(encodings.length, 2);
+    encodings.forEach((e, i) => b.writeInt32BE(e, 4 + 4 * i));
+    this.socket.write(b);
+  }
+
+  requestUpdate(incremental: boolean): void {
+    const b = Buffer.alloc(10);
+    b[0] = 3;
+    b[1] = incremental ? 1 : 0;
+    b.writeUInt16BE(this.width, 6);
+    b.writeUInt16BE(this.height, 8);
+    this.socket.write(b);
+  }
+
+  key(keysym: number, down: boolean): void {
+    const b = Buffer.alloc(8);
+    b[0] = 4;
+    b[1] = down ? 1 : 0;
+    b.writeUInt32BE(keysym >>> 0, 4);
+    this.socket.write(b);
+  }
+
+  pointer(x: number, y: number, buttonMask: number): void {
+    const b = Buffer.alloc(6);
+    b[0] = 5;
+    b[1] = buttonMask;
+    b.writeUInt16BE(x, 2);
+    b.writeUInt16BE(y, 4);
+    this.socket.write(b);
+  }
+
+  /**
+   * Reads server messages until one FramebufferUpdate has been read completely. Bell,
+   * SetColourMapEntries and ServerCutText on the way are skipped. Rejects with VNC_ERR_TIMEOUT
+   * when `timeoutMs` passes first.
+   */
+  async readUpdate(timeoutMs: number): Promise<UpdateInfo> {
+    const r = this.reader;
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const type = await r.u8(deadline);
+      const startedAt = performance.now();
+      if (type === 2) continue; // Bell
+      if (type === 1) {
+        const h = await r.read(5, deadline);
+        await r.skip(6 * h.readUInt16BE(3), deadline);
+        continue;
+      }
+      if (type === 3) {
+        const len = (await r.read(7, deadline)).readUInt32BE(3);
+        if (len > MAX_CUT_TEXT) throw new VncError(ErrorCode.TooLarge, `ServerCutText of ${len} bytes`);
+        await r.skip(len, deadline);
+        continue;
+      }
+      if (type === 248) {
+        // ServerFence: 3 padding, 4 flags, 1 length, payload.
+        const h = await r.read(8, deadline);
+        await r.skip(h[7]!, deadline);
+        continue;
+      }
+      if (type === 150) continue; // EndOfContinuousUpdates
+      if (type !== 0) throw new VncError(ErrorCode.Protocol, `unexpected server message type ${type}`);
+      const count = (await r.read(3, deadline)).readUInt16BE(1);
+      const rects: RectInfo[] = [];
+      let pixelArea = 0;
+      for (let i = 0; i < count; i++) {
+        const h = await r.read(12, deadline);
+        const rect: RectInfo = { x: h.readUInt16BE(0), y: h.readUInt16BE(2), w: h.readUInt16BE(4), h: h.readUInt16BE(6), encoding: h.readInt32BE(8) };
+        if (!(await skipRectBody(r, rect, this.format, deadline))) break; // LastRect
+        rects.push(rect);
+        if (isPixelEncoding(rect.encoding)) pixelArea += rect.w * rect.h;
+      }
+      return { rects, startedAt, completedAt: performance.now(), pixelArea };
+    }
+  }
+
+  /**
+   * Reads updates until pixel rectangles covering the whole screen have arrived (the answer to
+   * a non-incremental request may come in several updates). Returns the time the last one
+   * completed.
+   */
+  async readFullFrame(timeoutMs: number): Promise<number> {
+    const deadline = performance.now() + timeoutMs;
+    const need = this.width * this.height;
+    let area = 0;
+    let completedAt = 0;
+    while (area < need) {
+      const u = await this.readUpdate(Math.max(1, deadline - performance.now()));
+      area += u.pixelArea;
+      completedAt = u.completedAt;
+    }
+    return completedAt;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
