@@ -78,6 +78,8 @@ type State = 'handshake' | 'init' | 'normal' | 'closed';
 const PARTIAL_MESSAGE_TIMEOUT_MS = 30_000;
 /** A closing socket gets this long to flush a failure reason (TigerVNC CLOSE_GRACE_TIME). */
 const CLOSE_GRACE_MS = 2_000;
+/** JPEG-coded areas are re-sent losslessly once the screen has been quiet this long. */
+const LOSSLESS_REFRESH_QUIET_MS = 100;
 
 export class Session {
   readonly id: number;
@@ -101,6 +103,10 @@ export class Session {
   private pendingCursor: CursorImage | null = null;
   private pendingDesktopSize = false;
   private pendingExtDesktopSize: { reason: number; status: number } | null = null;
+  /** Areas the client holds only as JPEG; refreshed losslessly once they stop changing. */
+  private readonly lossy = new Region();
+  private lastDamageAt = 0;
+  private refreshTimer: NodeJS.Timeout | null = null;
   /** Tell the client (once) that QEMU extended key events are understood. */
   private pendingQemuKeyAck = false;
   private clipboardText: string | null = null;
@@ -402,7 +408,9 @@ export class Session {
   // ---------------------------------------------------------------- desktop events
 
   onDamage(rects: readonly Rect[]): void {
-    if (this.state === 'normal') this.updates.addChanged(rects);
+    if (this.state !== 'normal') return;
+    this.updates.addChanged(rects);
+    this.lastDamageAt = performance.now();
   }
 
   onCopy(dest: Rect, dx: number, dy: number): void {
@@ -459,8 +467,14 @@ export class Session {
     if (this.state !== 'normal' || this.sending || !this.updates.hasRequest()) return;
     if (this.isCongested()) return;
     const pseudo = this.hasPseudoPending();
+    let lossless = false;
+    if (!this.updates.hasDue() && !pseudo) {
+      const refresh = this.lossyRefreshDue();
+      if (!refresh) return;
+      this.updates.changed.addRegion(refresh);
+      lossless = true;
+    }
     if (!this.updates.hasDue()) {
-      if (!pseudo) return;
       // A reply never consists of pseudo-rectangles alone (agent clients treat any update as
       // "pixels arrived"): carry one real tile of the requested area along.
       const b = this.updates.requested.bounds()!;
@@ -468,7 +482,7 @@ export class Session {
     }
     const { copy, changed } = this.updates.take(this.continuous);
     this.sending = true;
-    void this.sendUpdate(copy, changed).then(
+    void this.sendUpdate(copy, changed, lossless).then(
       () => {
         this.sending = false;
         if (this.state === 'normal' && this.updates.hasRequest() && this.updates.hasDue()) this.trySend();
@@ -478,6 +492,27 @@ export class Session {
         this.fail(err);
       },
     );
+  }
+
+  /**
+   * The lossy areas to re-send losslessly now, or null. TigerVNC waits until an area has been
+   * quiet for a moment (RecentChangeTimeout) so that moving content stays cheap JPEG; we wait
+   * until the whole screen has been quiet that long, and arm a timer otherwise.
+   */
+  private lossyRefreshDue(): Region | null {
+    if (this.lossy.isEmpty()) return null;
+    const due = this.lossy.intersectRegion(this.updates.requested);
+    if (due.isEmpty()) return null;
+    const quietFor = performance.now() - this.lastDamageAt;
+    if (quietFor >= LOSSLESS_REFRESH_QUIET_MS) return due;
+    if (!this.refreshTimer) {
+      this.refreshTimer = setTimeout(() => {
+        this.refreshTimer = null;
+        this.guard(() => this.trySend());
+      }, LOSSLESS_REFRESH_QUIET_MS - quietFor + 1);
+      this.refreshTimer.unref();
+    }
+    return null;
   }
 
   /**
@@ -510,7 +545,7 @@ export class Session {
     return false;
   }
 
-  private async sendUpdate(copy: PendingCopy | null, changed: Region): Promise<void> {
+  private async sendUpdate(copy: PendingCopy | null, changed: Region, lossless: boolean): Promise<void> {
     const fb = this.host.desktop.framebuffer;
     const before: Buffer[] = [];
     const after: Buffer[] = [];
@@ -539,6 +574,7 @@ export class Session {
     // Copies first (the client copies from pixels it already has, before anything else lands),
     // ordered so that no rectangle overwrites another's source.
     if (copy) {
+      this.moveLossy(copy);
       const bpp = this.converter.bytesPerPixel;
       for (const r of orderCopyRects(copy.region.rects(), copy.dx, copy.dy)) {
         const c = this.encoder.encodeCopy(r, r.x - copy.dx, r.y - copy.dy, bpp);
@@ -547,7 +583,12 @@ export class Session {
       }
     }
     // Pixel rectangles in reading order, so the first one starts at the request's origin.
-    const encoded = await this.encoder.encodeRegion(fb, changed.rects(), { converter: this.converter });
+    this.lossy.subtractRegion(changed);
+    const encoded = await this.encoder.encodeRegion(fb, changed.rects(), {
+      converter: this.converter,
+      lossless,
+      onLossy: (r) => this.lossy.add(r),
+    });
     if (this.state !== 'normal') return;
     const count = rects + encoded.count;
     const s = this.stream as Duplex & { cork?: () => void; uncork?: () => void };
@@ -562,6 +603,17 @@ export class Session {
     }
     s.uncork?.();
     this.updatesSent++;
+  }
+
+  /** A copy carries JPEG artefacts along: lossy source pixels make lossy destination pixels. */
+  private moveLossy(copy: PendingCopy): void {
+    if (this.lossy.isEmpty()) return;
+    const moved = new Region();
+    for (const r of copy.region.rects()) {
+      moved.addRegion(this.lossy.intersect({ x: r.x - copy.dx, y: r.y - copy.dy, w: r.w, h: r.h }).translate(copy.dx, copy.dy));
+    }
+    this.lossy.subtractRegion(copy.region);
+    this.lossy.addRegion(moved);
   }
 
   private write(b: Buffer): void {
@@ -602,6 +654,7 @@ export class Session {
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     if (this.partialTimer) clearTimeout(this.partialTimer);
     if (this.congestionTimer) clearTimeout(this.congestionTimer);
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
     this.log[level]('closed', { reason, bytesSent: this.bytesSent, updates: this.updatesSent });
     // Everything the client sent before closing has been applied (messages are handled
     // synchronously on arrival); now release what it still holds.

@@ -57,6 +57,17 @@ export class ByteReader {
     }
   }
 
+  /** Resolves true once a byte is buffered, false if `deadline` passes first; throws if closed. */
+  async waitForData(deadline: number): Promise<boolean> {
+    try {
+      await this.need(1, deadline);
+      return true;
+    } catch (err) {
+      if (err instanceof VncError && err.code === ErrorCode.Timeout) return false;
+      throw err;
+    }
+  }
+
   /** Reads exactly `n` bytes (a copy only when they span chunks). */
   async read(n: number, deadline: number): Promise<Buffer> {
     await this.need(n, deadline);

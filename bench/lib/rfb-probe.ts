@@ -228,21 +228,32 @@ export class RfbProbe {
   }
 
   /**
-   * Reads updates until pixel rectangles covering the whole screen have arrived (the answer to
-   * a non-incremental request may come in several updates). Returns the time the last one
-   * completed.
+   * Reads updates until pixel rectangles covering the whole screen have arrived. A server may
+   * answer a non-incremental request with less than the screen (pseudo-rectangles first, or a
+   * partial update); then an incremental request asks for the rest, as a real client would.
+   * Returns the time the last update completed.
    */
   async readFullFrame(timeoutMs: number): Promise<number> {
     const deadline = performance.now() + timeoutMs;
     const need = this.width * this.height;
     let area = 0;
     let completedAt = 0;
-    while (area < need) {
+    for (;;) {
       const u = await this.readUpdate(Math.max(1, deadline - performance.now()));
       area += u.pixelArea;
       completedAt = u.completedAt;
+      if (area >= need) return completedAt;
+      this.requestUpdate(true);
     }
-    return completedAt;
+  }
+
+  /**
+   * Waits up to `timeoutMs` for the next server message to begin, without consuming anything.
+   * Resolves true when bytes are there, false when the time passed first (which, unlike a
+   * timeout in the middle of a message, leaves the stream intact).
+   */
+  async waitForMessage(timeoutMs: number): Promise<boolean> {
+    return this.reader.waitForData(performance.now() + timeoutMs);
   }
 
   close(): void {

@@ -156,8 +156,10 @@ export class EncodeManager {
     if (this.disposed) return Promise.reject(new VncError(ErrorCode.Closed, 'encode manager disposed'));
     const full: EncodeContext = {
       converter: ctx.converter,
-      qualityLevel: ctx.qualityLevel ?? this.quality,
+      // No quality level means no JPEG: that is how a lossless refresh is asked for.
+      qualityLevel: ctx.lossless ? undefined : (ctx.qualityLevel ?? this.quality),
       compressLevel: ctx.compressLevel ?? this.compress,
+      ...(ctx.onLossy ? { onLossy: ctx.onLossy } : {}),
     };
     const parts: (EncodedRects | Promise<EncodedRects>)[] = [];
     try {

@@ -21,6 +21,13 @@ export interface EncodeContext {
   readonly qualityLevel?: number;
   /** Compression level 0–9 from pseudo-encodings -256…-247, when the client sent one. */
   readonly compressLevel?: number;
+  /** Forbid lossy encodings for this call (lossless refresh of areas once sent as JPEG). */
+  readonly lossless?: boolean;
+  /**
+   * Called (synchronously, during `encode`) for each rectangle an encoder sends lossily, so the
+   * session can refresh it losslessly once it stops changing.
+   */
+  readonly onLossy?: (r: Rect) => void;
 }
 
 export interface Encoder {

@@ -35,6 +35,7 @@ export function createTightPngEncoder(): Encoder {
     // JPEG only for continuous-tone pieces: palette-like content (text, UI) stays lossless PNG.
     const photo = jpegAllowed(ctx.qualityLevel, ctx.converter.format.bitsPerPixel) &&
       analyseColours(fb.pixels, fb.stride, p.x, p.y, p.w, p.h, 96, palette) < 0;
+    if (photo) ctx.onLossy?.(p);
     const image = photo
       ? encodeJpeg(rgb, p.w, p.h, ctx.qualityLevel!)
       : encodePng(rgb, p.w, p.h, ctx.compressLevel ?? DEFAULT_PNG_COMPRESS_LEVEL);

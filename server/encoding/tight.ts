@@ -76,6 +76,7 @@ export function createTightEncoder(): Encoder {
       return wrap(hdr, basic(head, data, stream, levels[stream]!));
     }
     if (jpeg) {
+      ctx.onLossy?.(p);
       const rgb = toRgb(fb, p);
       return encodeJpeg(rgb, p.w, p.h, ctx.qualityLevel!).then((j) => [hdr, Buffer.from([TIGHT_JPEG]), compactLength(j.length), j]);
     }

@@ -163,3 +163,54 @@ describe('VncServer sessions (synthetic desktop)', () => {
     expect(u.rects.some((q) => q.encoding === 0)).toBe(true);
   });
 });
+
+describe('lossy updates and CopyRect through a session (synthetic desktop)', () => {
+  it('sends a photo-like area as JPEG, then refreshes it losslessly once the screen is quiet', async () => {
+    const { RfbTestDecoder } = await import('../helpers/rfb-decoders.js');
+    const r = await rig();
+    const c = await client(r.port);
+    const dec = new RfbTestDecoder(c.serverFormat, c.width, c.height);
+    const decodeRect = (h: { x: number; y: number; w: number; h: number; encoding: number }) => dec.decodeRect(h, c);
+    c.setEncodings([7, -23]); // Tight + JPEG quality 9
+    c.requestUpdate(false);
+    await c.readUpdate({ decodeRect });
+    // photo-like noise: too many colours for a palette → JPEG
+    let seed = 7;
+    r.desktop.paint({ x: 0, y: 0, w: 64, h: 48 }, () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 8);
+    c.requestUpdate(true);
+    await c.readUpdate({ decodeRect });
+    const jpegSeen = dec.seen.get(7) ?? 0;
+    const exact = () => dec.pixels.every((p, i) => (p & 0xffffff) === (r.desktop.framebuffer.pixels[i]! & 0xffffff));
+    expect(exact()).toBe(false); // lossy for now
+    c.requestUpdate(true);
+    const t0 = Date.now();
+    await c.readUpdate({ decodeRect, timeoutMs: 2000 });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(50); // waited for quiet
+    expect(dec.seen.get(7)! > jpegSeen).toBe(true);
+    expect(exact()).toBe(true);
+    dec.dispose();
+  });
+
+  it('turns a reported copy into CopyRect rectangles for clients that list it', async () => {
+    const { RfbTestDecoder } = await import('../helpers/rfb-decoders.js');
+    const r = await rig();
+    const c = await client(r.port);
+    const dec = new RfbTestDecoder(c.serverFormat, c.width, c.height);
+    const decodeRect = (h: { x: number; y: number; w: number; h: number; encoding: number }) => dec.decodeRect(h, c);
+    c.setEncodings([1, 0]);
+    c.requestUpdate(false);
+    await c.readUpdate({ decodeRect });
+    // scroll the whole screen up by 8 rows, new content at the bottom
+    const fb = r.desktop.framebuffer;
+    fb.pixels.copyWithin(0, 8 * fb.stride, fb.height * fb.stride);
+    r.desktop.events!.copy!({ x: 0, y: 0, w: 64, h: 40 }, 0, -8);
+    r.desktop.paint({ x: 0, y: 40, w: 64, h: 8 }, (x, y) => x * y);
+    await r.desktop.poll(); // the same poll reports the exposed strip, after the copy
+    c.requestUpdate(true);
+    const u = await c.readUpdate({ decodeRect });
+    expect(u.rects[0], JSON.stringify(u.rects)).toMatchObject({ encoding: 1, x: 0, y: 0, w: 64, h: 40 });
+    expect(u.rects.filter((q) => q.encoding === 0).reduce((a, q) => a + q.w * q.h, 0), JSON.stringify(u.rects)).toBe(64 * 8);
+    expect(dec.pixels.every((p, i) => (p & 0xffffff) === (fb.pixels[i]! & 0xffffff))).toBe(true);
+    dec.dispose();
+  });
+});
