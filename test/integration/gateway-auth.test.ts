@@ -33,21 +33,34 @@ async function poll(gw: ReferenceGateway, headers: Record<string, string>, runId
   return { status: res.status, body: (await res.json()) as unknown };
 }
 
-function wsOutcome(url: string, headers: Record<string, string> = {}): Promise<{ status?: number; closeCode?: number; ws?: WebSocket }> {
+interface WsOutcome {
+  status?: number;
+  closeCode?: number;
+  ws?: WebSocket;
+  /** Messages received so far (collected from the start: data can arrive with the upgrade). */
+  got: Buffer[];
+  closed: Promise<{ code: number; reason: string }>;
+}
+
+function wsOutcome(url: string, headers: Record<string, string> = {}): Promise<WsOutcome> {
   return new Promise((resolve) => {
     const ws = new WebSocket(url, { headers });
-    const t = setTimeout(() => resolve({}), 5_000);
+    const got: Buffer[] = [];
+    ws.on('message', (d: Buffer) => got.push(d));
+    ws.on('error', () => undefined);
+    const closed = new Promise<{ code: number; reason: string }>((res) =>
+      ws.once('close', (code, reason) => res({ code, reason: reason.toString() })),
+    );
+    const t = setTimeout(() => resolve({ got, closed }), 5_000);
     ws.once('unexpected-response', (_req, res) => {
       clearTimeout(t);
       res.resume();
-      resolve({ status: res.statusCode });
+      resolve({ status: res.statusCode, got, closed });
     });
     ws.once('open', () => {
       clearTimeout(t);
-      resolve({ ws });
+      resolve({ ws, got, closed });
     });
-    ws.once('close', (code) => resolve({ closeCode: code }));
-    ws.on('error', () => undefined);
   });
 }
 
@@ -144,43 +157,31 @@ describe('tunnel authentication and relay', () => {
     const ok = await wsOutcome(wsUrl(gw, run, run.viewerToken));
     expect(ok.ws).toBeDefined();
     ok.ws!.close();
-    const unknown = gw.createRun({ id: 'gone' });
-    const closed = await wsOutcome(`${gw.url.replace('http', 'ws')}/ws/vnc/not-a-run`);
-    expect(closed.closeCode).toBe(1008);
-    expect(unknown.id).toBe('gone');
+    const unknown = await wsOutcome(`${gw.url.replace('http', 'ws')}/ws/vnc/not-a-run`);
+    expect(await unknown.closed).toEqual({ code: 1008, reason: 'Invalid run or not VNC type' });
   });
 
   it('relays bytes both ways, replaces a duplicate viewer cleanly, and bounds queues', async () => {
     const { gw, run } = await setup({ relay: { maxQueuedBytes: 64 * 1024 } });
-    const runner = (await wsOutcome(wsUrl(gw, run), runnerHeaders(gw, run))).ws!;
-    const runnerGot: Buffer[] = [];
-    runner.on('message', (d: Buffer) => runnerGot.push(d));
-    let runnerClose: number | undefined;
-    runner.on('close', (c) => (runnerClose = c));
-    runner.send(Buffer.from('RFB 003.008\n')); // queued until a viewer arrives
+    const runner = await wsOutcome(wsUrl(gw, run), runnerHeaders(gw, run));
+    runner.ws!.send(Buffer.from('RFB 003.008\n')); // queued until a viewer arrives
 
-    const v1 = (await wsOutcome(wsUrl(gw, run, run.viewerToken))).ws!;
-    const v1Got = await new Promise<Buffer>((resolve) => v1.once('message', (d: Buffer) => resolve(d)));
-    expect(v1Got.toString()).toBe('RFB 003.008\n');
-    v1.send(Buffer.from('RFB 003.008\n'));
-    await vi_waitFor(() => runnerGot.length === 1);
+    const v1 = await wsOutcome(wsUrl(gw, run, run.viewerToken));
+    await vi_waitFor(() => v1.got.length === 1);
+    expect(v1.got[0]!.toString()).toBe('RFB 003.008\n');
+    v1.ws!.send(Buffer.from('RFB 003.008\n'));
+    await vi_waitFor(() => runner.got.length === 1);
     expect(gw.relay.stats(run.id)).toMatchObject({ status: 'active', bytesFromClient: 12, bytesFromViewer: 12 });
 
     // A second viewer: the old pair is closed with explicit codes, the newcomer waits alone.
-    let v1Close: { code: number; reason: string } | undefined;
-    v1.on('close', (code, reason) => (v1Close = { code, reason: reason.toString() }));
-    const v2 = (await wsOutcome(wsUrl(gw, run, run.viewerToken))).ws!;
-    await vi_waitFor(() => v1Close !== undefined && runnerClose !== undefined);
-    expect(v1Close!.code).toBe(4001);
-    expect(runnerClose).toBe(4002);
+    const v2 = await wsOutcome(wsUrl(gw, run, run.viewerToken));
+    expect((await v1.closed).code).toBe(4001);
+    expect((await runner.closed).code).toBe(4002);
     expect(gw.relay.stats(run.id)).toMatchObject({ status: 'pending', viewerConnected: true, clientConnected: false });
 
     // With no runner, the viewer may queue only 64 KiB; beyond that it is closed with 1009.
-    let v2Close: number | undefined;
-    v2.on('close', (c) => (v2Close = c));
-    v2.send(Buffer.alloc(100 * 1024));
-    await vi_waitFor(() => v2Close !== undefined);
-    expect(v2Close).toBe(1009);
+    v2.ws!.send(Buffer.alloc(100 * 1024));
+    expect((await v2.closed).code).toBe(1009);
     expect(gw.relay.has(run.id)).toBe(false);
   });
 });

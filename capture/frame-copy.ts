@@ -1,0 +1,64 @@
+/**
+ * CopyRect semantics on a frame buffer: exact verification of a motion candidate, and applying
+ * a verified copy to the comparison baseline (TigerVNC's `ComparingUpdateTracker` applies
+ * copies to its old framebuffer the same way, or the next diff sees phantom changes).
+ */
+import type { Rect } from '../core/geometry.js';
+import type { PixelBuffer } from '../core/pixel-buffer.js';
+
+/**
+ * One detected motion, in `DesktopEvents.copy` terms: the pixels of `dest` in the new frame
+ * equal the pixels at `dest` translated by (−dx, −dy) in the previous frame.
+ */
+export interface FrameCopy {
+  readonly dest: Rect;
+  readonly dx: number;
+  readonly dy: number;
+}
+
+/** Whether `copy` lies inside a `width`×`height` frame on both ends (dest and source). */
+export function copyInFrame(copy: FrameCopy, width: number, height: number): boolean {
+  const { dest, dx, dy } = copy;
+  if (!Number.isInteger(dest.x) || !Number.isInteger(dest.y) || !Number.isInteger(dest.w) || !Number.isInteger(dest.h)) return false;
+  if (!Number.isInteger(dx) || !Number.isInteger(dy)) return false;
+  if (dest.w <= 0 || dest.h <= 0) return false;
+  const inside = (x: number, y: number): boolean => x >= 0 && y >= 0 && x + dest.w <= width && y + dest.h <= height;
+  return inside(dest.x, dest.y) && inside(dest.x - dx, dest.y - dy);
+}
+
+/**
+ * Exact check, one native `Buffer.compare` (memcmp) per row: does `cur[dest]` equal
+ * `prev[dest − (dx, dy)]` byte for byte? Frames must have the same size; strides may differ.
+ */
+export function verifyCopy(prev: PixelBuffer, cur: PixelBuffer, copy: FrameCopy): boolean {
+  if (prev.width !== cur.width || prev.height !== cur.height) return false;
+  if (!copyInFrame(copy, cur.width, cur.height)) return false;
+  const { dest, dx, dy } = copy;
+  const bytes = dest.w * 4;
+  for (let y = dest.y; y < dest.y + dest.h; y++) {
+    const c = (y * cur.stride + dest.x) * 4;
+    const p = ((y - dy) * prev.stride + dest.x - dx) * 4;
+    if (cur.data.compare(prev.data, p, p + bytes, c, c + bytes) !== 0) return false;
+  }
+  return true;
+}
+
+/**
+ * Performs the copy inside `frame`: afterwards `frame[dest]` holds what `frame[dest − (dx, dy)]`
+ * held before, even when source and destination overlap (rows are visited in the order that
+ * never reads an already overwritten row; `Buffer.copy` is a memmove within a row).
+ * Throws a `RangeError` for a copy that leaves the frame.
+ */
+export function applyCopy(frame: PixelBuffer, copy: FrameCopy): void {
+  if (!copyInFrame(copy, frame.width, frame.height)) throw new RangeError('applyCopy: copy outside the frame');
+  const { dest, dx, dy } = copy;
+  const bytes = dest.w * 4;
+  const row = (y: number): void => {
+    const d = (y * frame.stride + dest.x) * 4;
+    const s = ((y - dy) * frame.stride + dest.x - dx) * 4;
+    frame.data.copy(frame.data, d, s, s + bytes);
+  };
+  // Moving down (dy > 0): the source rows lie above, so write the bottom rows first.
+  if (dy > 0) for (let y = dest.y + dest.h - 1; y >= dest.y; y--) row(y);
+  else for (let y = dest.y; y < dest.y + dest.h; y++) row(y);
+}
