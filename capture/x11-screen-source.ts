@@ -13,6 +13,10 @@
  * hint-limited one only the reported rectangles are copied across, because pixels outside the
  * hints were not compared and must not slip into the framebuffer unreported.
  *
+ * `pollMotion()` also detects motion (scrolling, moved windows; `motion-detect.ts`): verified
+ * copies are applied to the comparison baseline and reported before the rectangles that still
+ * changed, so a scroll costs a CopyRect plus the exposed strip. `poll()` never detects motion.
+ *
  * Uses its own X connection so capture round trips never queue behind input or clipboard
  * traffic.
  */
@@ -22,6 +26,8 @@ import { silentLogger, type Logger } from '../core/log.js';
 import { createPixelBuffer, type PixelBuffer } from '../core/pixel-buffer.js';
 import { openX11, type X11Connection } from '../core/x11-connection.js';
 import { coalesceTiles, type CoalesceOptions } from './tile-coalesce.js';
+import { MotionDetector, type FrameCopy, type MotionDetectorOptions, type MotionStats } from './motion-detect.js';
+import { diffWithMotion } from './motion-diff.js';
 import { createTileMap, diffTiles, markRects, type TileMap } from './tile-diff.js';
 import { CursorWatcher, type CursorImage } from './x11-cursor.js';
 import { BellWatcher } from './x11-bell.js';
@@ -30,6 +36,15 @@ import { setScreenSize, type ResizeStatusValue } from './x11-randr-resize.js';
 import { X11FrameGrabber, isXError, rootSize, type GrabMethod } from './x11-frame-grabber.js';
 
 export type { CursorImage } from './x11-cursor.js';
+export type { FrameCopy } from './motion-detect.js';
+
+/** One `pollMotion()` result, in the order a client must apply it. */
+export interface MotionPoll {
+  /** `framebuffer[dest]` now equals the previous frame at `dest − (dx, dy)`; verified. */
+  readonly copies: FrameCopy[];
+  /** Rectangles that changed in the frame after the copies (coalesced, disjoint). */
+  readonly changed: Rect[];
+}
 
 /** Callbacks of {@link X11ScreenSource}. All optional; may be replaced with `setHandlers`. */
 export interface ScreenSourceHandlers {
@@ -62,6 +77,8 @@ export interface X11ScreenSourceOptions {
   /** Largest cursor side accepted (default 512). */
   maxCursorSide?: number;
   coalesce?: CoalesceOptions;
+  /** Motion detection for `pollMotion()`: options, or false to turn it off. Default on. */
+  motion?: boolean | MotionDetectorOptions;
   handlers?: ScreenSourceHandlers;
   logger?: Logger;
 }
@@ -91,6 +108,7 @@ export class X11ScreenSource {
   private isClosed = false;
   private closing: Promise<void> | null = null;
   private bellWatcher: BellWatcher | null = null;
+  private readonly motion: MotionDetector | null;
   private readonly log: Logger;
   readonly stats: ScreenSourceStats = { polls: 0, skipped: 0, captures: 0, fullCompares: 0, limitedCompares: 0, missedTiles: 0 };
 
@@ -107,6 +125,7 @@ export class X11ScreenSource {
     this.back = createPixelBuffer(grabber.width, grabber.height);
     this.dirty = createTileMap(grabber.width, grabber.height);
     this.candidates = createTileMap(grabber.width, grabber.height);
+    this.motion = opts.motion === false ? null : new MotionDetector(opts.motion === true ? {} : opts.motion);
   }
 
   /**
@@ -169,6 +188,11 @@ export class X11ScreenSource {
     return this.isClosed;
   }
 
+  /** Motion detection counters, or null when it is off. */
+  get motionStats(): MotionStats | null {
+    return this.motion?.stats ?? null;
+  }
+
   setHandlers(handlers: ScreenSourceHandlers): void {
     this.handlers = handlers;
   }
@@ -179,7 +203,16 @@ export class X11ScreenSource {
    * itself (calls are queued if it is). Rejects with `VNC_ERR_DESKTOP` once closed.
    */
   poll(): Promise<Rect[]> {
-    return this.serial(() => this.pollNow());
+    return this.serial(async () => (await this.pollNow(false)).changed);
+  }
+
+  /**
+   * Like `poll()`, and also reports motion: `copies` (verified CopyRects from the previous
+   * frame, whose sources never overlap another copy's destination) to be applied before
+   * `changed`. Without motion detection (`motion: false`) `copies` is always empty.
+   */
+  pollMotion(): Promise<MotionPoll> {
+    return this.serial(() => this.pollNow(true));
   }
 
   /**
@@ -212,10 +245,11 @@ export class X11ScreenSource {
     return this.closing;
   }
 
-  private async pollNow(): Promise<Rect[]> {
+  private async pollNow(detectMotion: boolean): Promise<MotionPoll> {
     if (this.isClosed) throw new VncError(ErrorCode.Desktop, 'X screen source is closed');
     this.stats.polls++;
-    const full = (): Rect[] => [{ x: 0, y: 0, w: this.front.width, h: this.front.height }];
+    const full = (): MotionPoll => ({ copies: [], changed: [{ x: 0, y: 0, w: this.front.width, h: this.front.height }] });
+    const none = (): MotionPoll => ({ copies: [], changed: [] });
     if (this.fullPending) {
       this.fullPending = false;
       this.damage?.reset();
@@ -229,7 +263,7 @@ export class X11ScreenSource {
     if (!verifyDue && !this.damage!.hasPending()) await this.conn.sync();
     if (!verifyDue && !this.damage!.hasPending()) {
       this.stats.skipped++;
-      return [];
+      return none();
     }
 
     this.damage?.begin();
@@ -259,8 +293,23 @@ export class X11ScreenSource {
       if (verifyDue) this.lastVerify = now;
       if (verifyDue && hints && !hints.all && n > 0) this.countMisses(hints.rects);
     }
-    if (n === 0) return [];
-    const rects = coalesceTiles(this.dirty, this.opts.coalesce);
+    if (n === 0) return none();
+    let rects = coalesceTiles(this.dirty, this.opts.coalesce);
+    let copies: FrameCopy[] = [];
+    if (detectMotion && this.motion) {
+      // Applies the copies to `front` and re-compares: `rects` becomes what they leave changed.
+      const r = diffWithMotion({
+        prev: this.front,
+        cur: this.back,
+        dirty: this.dirty,
+        rects,
+        scratch: this.candidates,
+        detector: this.motion,
+        coalesce: this.opts.coalesce,
+      });
+      copies = r.copies;
+      rects = r.changed;
+    }
     if (limited) {
       copyRects(this.back, this.front, rects);
     } else {
@@ -268,7 +317,7 @@ export class X11ScreenSource {
       this.front = this.back;
       this.back = t;
     }
-    return rects;
+    return { copies, changed: rects };
   }
 
   /** Damage misses: dirty tiles of a full comparison that no hint covered. Diagnostics only. */

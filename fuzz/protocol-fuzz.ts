@@ -129,9 +129,11 @@ export async function runProtocolFuzz(o: ProtocolFuzzOptions): Promise<ProtocolF
       for (const v of [...whole.violations, ...split.violations]) finding('bound', i, input, v);
       // zlib releases a handle that failed on bad data only from a later tick: without turns of
       // the event loop a synchronous loop would look like a leak of ~32 KiB per bad inflate.
-      if ((i - first + 1) % YIELD_EVERY === 0) await turn();
+      if ((i - first + 1) % YIELD_EVERY === 0) {
+        peakRss = Math.max(peakRss, process.memoryUsage.rss());
+        await turn();
+      }
       if ((i - first + 1) % every === 0) {
-        peakRss = Math.max(peakRss, process.memoryUsage().rss);
         o.onProgress?.(i - first + 1, findings.length);
       }
     }

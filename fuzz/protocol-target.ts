@@ -112,6 +112,12 @@ export function runProtocolTarget(chunks: readonly Uint8Array[], mode: TargetMod
           break;
         }
         if (step.status === 'pending') continue;
+        if (step.status !== 'done') {
+          // A TLS upgrade (VeNCrypt) is never offered with these security configurations.
+          violations.push(`unexpected handshake step ${(step as { status: string }).status}`);
+          phase = 'failed';
+          break;
+        }
         sig.push('D' + JSON.stringify(step.result));
         phase = 'normal';
       }

@@ -52,6 +52,7 @@ import { EncodeManager } from './encoding/encode-manager.js';
 import { rectHeader } from './encoding/encoder.js';
 import { UpdateState, orderCopyRects, type PendingCopy } from './updates/update-state.js';
 import { Congestion } from './updates/congestion.js';
+import { encodeInSlices } from './updates/encode-in-slices.js';
 import { SessionInput } from './session-input.js';
 import type { AuthThrottle } from './auth-throttle.js';
 
@@ -584,11 +585,13 @@ export class Session {
     }
     // Pixel rectangles in reading order, so the first one starts at the request's origin.
     this.lossy.subtractRegion(changed);
-    const encoded = await this.encoder.encodeRegion(fb, changed.rects(), {
-      converter: this.converter,
-      lossless,
-      onLossy: (r) => this.lossy.add(r),
-    });
+    const encoded = await encodeInSlices(
+      this.encoder,
+      fb,
+      changed.rects(),
+      { converter: this.converter, lossless, onLossy: (r) => this.lossy.add(r) },
+      () => this.state !== 'normal',
+    );
     if (this.state !== 'normal') return;
     const count = rects + encoded.count;
     const s = this.stream as Duplex & { cork?: () => void; uncork?: () => void };

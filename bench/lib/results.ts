@@ -79,11 +79,10 @@ export class MetricCollector {
   add(spec: MetricSpec, samples: readonly number[]): Metric {
     if (this.find(spec.id, spec.server)) throw new RangeError(`metric ${spec.id}${spec.server ? '@' + spec.server : ''} recorded twice`);
     const summary = summarize(samples);
-    const metric: Metric = {
-      ...spec,
-      summary,
-      ...(spec.target ? { target: { ...spec.target, met: summary[spec.target.stat] < spec.target.below } } : {}),
-    };
+    const { target, ...rest } = spec;
+    const metric: Metric = target
+      ? { ...rest, summary, target: { ...target, met: summary[target.stat] < target.below } }
+      : { ...rest, summary };
     this.list.push(metric);
     return metric;
   }

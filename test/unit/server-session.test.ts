@@ -9,8 +9,8 @@ interface Rig { server: VncServer; listener: TcpListener; desktop: SyntheticDesk
 const rigs: Rig[] = [];
 const clients: RfbClient[] = [];
 
-async function rig(opts: ConstructorParameters<typeof VncServer>[1] = {}): Promise<Rig> {
-  const desktop = new SyntheticDesktop(64, 48);
+async function rig(opts: ConstructorParameters<typeof VncServer>[1] = {}, size: [number, number] = [64, 48]): Promise<Rig> {
+  const desktop = new SyntheticDesktop(size[0], size[1]);
   const server = new VncServer(desktop, { authFailureDelayMs: 0, ...opts });
   await server.ensureDesktop();
   const listener = await listenTcp({ host: '127.0.0.1', port: 0, onConnection: (s, i) => server.handleConnection(s, i) });
@@ -213,5 +213,33 @@ describe('lossy updates and CopyRect through a session (synthetic desktop)', () 
     const bad = [...dec.pixels].findIndex((p, i) => (p & 0xffffff) !== (fb.pixels[i]! & 0xffffff));
     expect(bad, `first mismatch at ${bad % 64},${Math.floor(bad / 64)}: ${dec.pixels[bad]?.toString(16)} vs ${fb.pixels[bad]?.toString(16)}`).toBe(-1);
     dec.dispose();
+  });
+});
+
+describe('large updates', () => {
+  it('encodes a large update in slices from a snapshot, exactly, even while the screen keeps changing', async () => {
+    const { RfbTestDecoder } = await import('../helpers/rfb-decoders.js');
+    const r = await rig({}, [800, 600]);
+    const c = await client(r.port);
+    for (const encodings of [[16], [7], [5]]) {
+      const dec = new RfbTestDecoder(c.serverFormat, c.width, c.height);
+      const decodeRect = (h: { x: number; y: number; w: number; h: number; encoding: number }) => dec.decodeRect(h, c);
+      c.setEncodings(encodings);
+      let seed = encodings[0]!;
+      r.desktop.paint({ x: 0, y: 0, w: 800, h: 600 }, (x, y) => ((x >> 3) * 0x10101 + (y >> 4) * 0x30000 + ((seed = (seed * 69069 + 1) >>> 0) >>> 30)) & 0xffffff);
+      const expected = Uint32Array.from(r.desktop.framebuffer.pixels);
+      c.requestUpdate(false);
+      // Change the screen while the update is being encoded: the update must still be the
+      // consistent snapshot taken when it started.
+      setTimeout(() => r.desktop.paint({ x: 0, y: 0, w: 800, h: 600 }, () => 0x123456), 2);
+      const u = await c.readUpdate({ decodeRect });
+      expect(u.rects.reduce((a, q) => a + q.w * q.h, 0)).toBe(800 * 600);
+      // Whichever frame the update was taken from, it must be that frame entirely: never torn.
+      const isB = (dec.pixels[0]! & 0xffffff) === 0x123456 && (expected[0]! & 0xffffff) !== 0x123456;
+      const bad = [...dec.pixels].findIndex((p, i) => (p & 0xffffff) !== (isB ? 0x123456 : expected[i]! & 0xffffff));
+      expect(bad, `encoding ${encodings}: first mismatch at pixel ${bad} (frame ${isB ? 'B' : 'A'})`).toBe(-1);
+      dec.dispose();
+      await r.desktop.poll();
+    }
   });
 });

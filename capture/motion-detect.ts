@@ -1,0 +1,535 @@
+/**
+ * Motion detection for a screen scraper: finds content of the previous frame that reappears,
+ * shifted, in the current one (a scrolling terminal or web page, a dragged window), so the
+ * server can send a 16-byte CopyRect instead of re-encoding the area. TigerVNC's Xvnc learns
+ * this from the X server's CopyArea calls; a scraper only has pixels (design-notes §4.5).
+ *
+ * Per large dirty cluster (small changes are never searched):
+ * 1. trim the cluster to the columns and rows that really changed (tile-aligned clusters
+ *    would drag static neighbours such as wallpaper into every row fingerprint);
+ * 2. gather candidate deltas, cheapest first: the deltas of the last few detections (a drag or
+ *    scroll repeats its step), caller hints, vertical shifts voted by row hashes (rows of the
+ *    new frame looked up among rows of the old one), and, only if those explain little,
+ *    2-D shifts found by searching the old frame for a few distinctive pixel runs of the new
+ *    one (native `Buffer.indexOf`);
+ * 3. for each candidate, the largest rectangle whose rows match exactly under that shift;
+ * 4. **verify** the winner byte for byte (`verifyCopy`, memcmp per row). Nothing unverified is
+ *    ever returned, so a hash collision or a heuristic mistake costs time, never a wrong pixel.
+ *
+ * CPU is bounded by a per-call time budget, the minimum cluster area and the cap on clusters.
+ * The detector keeps scratch arrays between calls (reused, grown on demand) and the recent
+ * deltas; one instance per frame source.
+ */
+import type { Rect } from '../core/geometry.js';
+import type { PixelBuffer } from '../core/pixel-buffer.js';
+import { verifyCopy, type FrameCopy } from './frame-copy.js';
+import { hashRows } from './row-hash.js';
+
+export type { FrameCopy } from './frame-copy.js';
+
+/** A candidate shift from outside the pixels (e.g. a window's ConfigureNotify). */
+export interface MotionHint {
+  readonly dx: number;
+  readonly dy: number;
+}
+
+export interface MotionDetectorOptions {
+  /** Dirty clusters whose bounding box is smaller than this (px) are not searched. Default 16384. */
+  minArea?: number;
+  /** Smallest copy worth reporting (px). Default 4096. */
+  minCopyArea?: number;
+  /** Largest |dx| and |dy| searched. Default 512. */
+  maxShift?: number;
+  /** Time budget per `detect` call (ms); candidates are not started beyond it. Default 12. */
+  budgetMs?: number;
+  /** Clusters searched per call, largest first. Default 4. */
+  maxClusters?: number;
+  /** Recent deltas tried first. Default 4. */
+  recentDeltas?: number;
+  /** Clock for the budget (tests). Default `performance.now`. */
+  now?: () => number;
+}
+
+/** Counters for logs and benchmarks. */
+export interface MotionStats {
+  calls: number;
+  clustersSearched: number;
+  candidatesTried: number;
+  copiesFound: number;
+  /** Calls that stopped early because the time budget ran out. */
+  budgetExhausted: number;
+  /** Duration of the last call (ms). */
+  lastMs: number;
+}
+
+/** Length of the pixel runs used as anchors for 2-D search. */
+const ANCHOR_PX = 32;
+/** Anchor rows sampled per cluster. */
+const ANCHOR_ROWS = 8;
+/** An anchor found more often than this in the old frame is not distinctive; its votes are dropped. */
+const ANCHOR_MAX_HITS = 6;
+/** Prior rows with the same hash considered per new row (repeated lines, e.g. blank-ish text). */
+const ROW_MATCHES_MAX = 8;
+/** Vertical-shift and 2-D candidates taken from the votes. */
+const VOTED_CANDIDATES = 3;
+/** A candidate covering this much of the changed area ends the search for the cluster. */
+const GOOD_COVERAGE = 0.9;
+/** Below this coverage after the cheap candidates, the 2-D anchor search runs. */
+const SEARCH_MORE_COVERAGE = 0.5;
+/** Hash about this many sampled pixels per row: enough to tell rows apart, verification does the rest. */
+const HASH_SAMPLES_PER_ROW = 384;
+
+interface Candidate {
+  dx: number;
+  dy: number;
+}
+
+export class MotionDetector {
+  readonly stats: MotionStats = { calls: 0, clustersSearched: 0, candidatesTried: 0, copiesFound: 0, budgetExhausted: 0, lastMs: 0 };
+  private readonly minArea: number;
+  private readonly minCopyArea: number;
+  private readonly maxShift: number;
+  private readonly budgetMs: number;
+  private readonly maxClusters: number;
+  private readonly recentMax: number;
+  private readonly now: () => number;
+  private recent: Candidate[] = [];
+  private callStart = 0;
+  private exhausted = false;
+  // Scratch, grown on demand and reused across calls.
+  private curHash = new Int32Array(0);
+  private curFlat = new Uint8Array(0);
+  private prevHash = new Int32Array(0);
+  private prevFlat = new Uint8Array(0);
+  private runL = new Int32Array(0);
+  private runR = new Int32Array(0);
+
+  constructor(opts: MotionDetectorOptions = {}) {
+    this.minArea = opts.minArea ?? 16384;
+    this.minCopyArea = opts.minCopyArea ?? 4096;
+    this.maxShift = opts.maxShift ?? 512;
+    this.budgetMs = opts.budgetMs ?? 12;
+    this.maxClusters = opts.maxClusters ?? 4;
+    this.recentMax = opts.recentDeltas ?? 4;
+    this.now = opts.now ?? (() => performance.now());
+  }
+
+  /**
+   * Finds verified copies from `prev` to `cur` inside the areas `dirty` (the changed rectangles
+   * of this poll). Every returned copy satisfies `verifyCopy(prev, cur, copy)`, lies inside the
+   * frame, and no copy's source overlaps another copy's destination, so they may be applied in
+   * any order. Returns `[]` when nothing moved or the areas are too small.
+   */
+  detect(prev: PixelBuffer, cur: PixelBuffer, dirty: readonly Rect[], hints: readonly MotionHint[] = []): FrameCopy[] {
+    if (prev.width !== cur.width || prev.height !== cur.height) throw new RangeError('MotionDetector: frames differ in size');
+    const t0 = this.now();
+    this.callStart = t0;
+    this.exhausted = false;
+    this.stats.calls++;
+    const out: FrameCopy[] = [];
+    try {
+      const clusters = clusterRects(dirty, 16)
+        .map((r) => clipRect(r, cur.width, cur.height))
+        .filter((r): r is Rect => r !== null && r.w * r.h >= this.minArea)
+        .sort((a, b) => b.w * b.h - a.w * a.h)
+        .slice(0, this.maxClusters);
+      for (const cluster of clusters) {
+        if (this.overBudget()) break;
+        this.stats.clustersSearched++;
+        const copy = this.searchCluster(prev, cur, cluster, hints);
+        if (!copy) continue;
+        // Sources must not read what another copy writes, whatever order a client applies them in.
+        const src = { x: copy.dest.x - copy.dx, y: copy.dest.y - copy.dy, w: copy.dest.w, h: copy.dest.h };
+        if (out.some((o) => overlaps(o.dest, src) || overlaps(copy.dest, { x: o.dest.x - o.dx, y: o.dest.y - o.dy, w: o.dest.w, h: o.dest.h }))) continue;
+        out.push(copy);
+        this.remember(copy);
+      }
+    } finally {
+      this.stats.lastMs = this.now() - t0;
+    }
+    this.stats.copiesFound += out.length;
+    return out;
+  }
+
+  private remember(c: Candidate): void {
+    this.recent = [{ dx: c.dx, dy: c.dy }, ...this.recent.filter((r) => r.dx !== c.dx || r.dy !== c.dy)].slice(0, this.recentMax);
+  }
+
+  /** Whether this call's time budget is spent (counted once per call). */
+  private overBudget(): boolean {
+    if (this.exhausted) return true;
+    if (this.now() - this.callStart <= this.budgetMs) return false;
+    this.exhausted = true;
+    this.stats.budgetExhausted++;
+    return true;
+  }
+
+  private searchCluster(prev: PixelBuffer, cur: PixelBuffer, cluster: Rect, hints: readonly MotionHint[]): FrameCopy | null {
+    const area = changedBounds(prev, cur, cluster);
+    if (!area || area.w * area.h < this.minCopyArea) return null;
+    const tried = new Set<number>();
+    let best: FrameCopy | null = null;
+    const areaPx = area.w * area.h;
+    const coverage = (): number => (best ? (best.dest.w * best.dest.h) / areaPx : 0);
+    /** Returns true when the search for this cluster should stop. */
+    const tryAll = (cands: readonly Candidate[]): boolean => {
+      for (const c of cands) {
+        if (c.dx === 0 && c.dy === 0) continue;
+        if (Math.abs(c.dx) > this.maxShift || Math.abs(c.dy) > this.maxShift) continue;
+        const key = (c.dx + 0x8000) * 0x10000 + (c.dy + 0x8000);
+        if (tried.has(key)) continue;
+        tried.add(key);
+        if (this.overBudget()) return true;
+        this.stats.candidatesTried++;
+        const found = this.bestRectFor(prev, cur, area, c.dx, c.dy);
+        if (found && (!best || found.dest.w * found.dest.h > best.dest.w * best.dest.h)) best = found;
+        if (coverage() >= GOOD_COVERAGE) return true;
+      }
+      return false;
+    };
+    if (tryAll(this.recent) || tryAll(hints)) return best;
+    if (tryAll(this.verticalCandidates(prev, cur, area))) return best;
+    if (coverage() < SEARCH_MORE_COVERAGE && !this.overBudget()) tryAll(this.anchorCandidates(prev, cur, area));
+    return best;
+  }
+
+  /** Vertical shifts voted by rows of `cur` whose (sampled) hash reappears among rows of `prev`. */
+  private verticalCandidates(prev: PixelBuffer, cur: PixelBuffer, area: Rect): Candidate[] {
+    const py1 = Math.max(0, area.y - this.maxShift);
+    const py2 = Math.min(prev.height, area.y + area.h + this.maxShift);
+    const step = Math.max(1, Math.floor(area.w / HASH_SAMPLES_PER_ROW));
+    // Wide areas hash a sample of columns: cheaper, and verification catches any collision.
+    const sample = step === 1 ? null : step;
+    this.ensureHashScratch(Math.max(area.h, py2 - py1));
+    hashSampledRows(cur, area.x, area.x + area.w, area.y, area.y + area.h, sample, this.curHash, this.curFlat);
+    hashSampledRows(prev, area.x, area.x + area.w, py1, py2, sample, this.prevHash, this.prevFlat);
+    const rowsByHash = new Map<number, number[]>();
+    for (let y = py1; y < py2; y++) {
+      if (this.prevFlat[y - py1]) continue;
+      const h = this.prevHash[y - py1]!;
+      const list = rowsByHash.get(h);
+      if (!list) rowsByHash.set(h, [y]);
+      else if (list.length < ROW_MATCHES_MAX) list.push(y);
+    }
+    const votes = new Map<number, number>();
+    for (let y = area.y; y < area.y + area.h; y++) {
+      const i = y - area.y;
+      if (this.curFlat[i]) continue;
+      const h = this.curHash[i]!;
+      if (h === this.prevHash[y - py1]) continue; // unchanged row: evidence for dy = 0 only
+      const list = rowsByHash.get(h);
+      if (!list) continue;
+      for (const py of list) {
+        const dy = y - py;
+        if (dy !== 0) votes.set(dy, (votes.get(dy) ?? 0) + 1);
+      }
+    }
+    return [...votes.entries()]
+      .sort((a, b) => b[1] - a[1] || Math.abs(a[0]) - Math.abs(b[0]))
+      .slice(0, VOTED_CANDIDATES)
+      .map(([dy]) => ({ dx: 0, dy }));
+  }
+
+  /**
+   * 2-D shifts: a few distinctive changed pixel runs of `cur` are searched for in `prev` (within
+   * `maxShift` rows, native `indexOf` over the contiguous band of rows); each hit votes for a delta.
+   */
+  private anchorCandidates(prev: PixelBuffer, cur: PixelBuffer, area: Rect): Candidate[] {
+    if (area.w < ANCHOR_PX) return [];
+    const votes = new Map<number, { c: Candidate; n: number }>();
+    const bytes = ANCHOR_PX * 4;
+    for (let k = 0; k < ANCHOR_ROWS; k++) {
+      const y = area.y + Math.floor(((k + 0.5) * area.h) / ANCHOR_ROWS);
+      const x = findAnchor(prev, cur, area, y, k);
+      if (x < 0) continue;
+      const off = (y * cur.stride + x) * 4;
+      const needle = cur.data.subarray(off, off + bytes);
+      const y0 = Math.max(0, y - this.maxShift);
+      const y1 = Math.min(prev.height, y + this.maxShift + 1);
+      const band = prev.data.subarray(y0 * prev.stride * 4, y1 * prev.stride * 4);
+      const hits: Candidate[] = [];
+      let from = 0;
+      let ambiguous = false;
+      for (;;) {
+        const pos = band.indexOf(needle, from);
+        if (pos < 0) break;
+        from = pos + 1;
+        if (pos % 4 !== 0) continue;
+        const pix = pos / 4;
+        const px = pix % prev.stride;
+        const py = y0 + Math.floor(pix / prev.stride);
+        if (px + ANCHOR_PX > prev.width) continue; // straddles a row end
+        const dx = x - px;
+        const dy = y - py;
+        if (Math.abs(dx) > this.maxShift || (dx === 0 && dy === 0)) continue;
+        if (hits.length === ANCHOR_MAX_HITS) {
+          ambiguous = true;
+          break;
+        }
+        hits.push({ dx, dy });
+      }
+      if (ambiguous) continue;
+      for (const c of hits) {
+        const key = (c.dx + 0x8000) * 0x10000 + (c.dy + 0x8000);
+        const v = votes.get(key);
+        if (v) v.n++;
+        else votes.set(key, { c, n: 1 });
+      }
+    }
+    return [...votes.values()]
+      .sort((a, b) => b.n - a.n)
+      .slice(0, VOTED_CANDIDATES)
+      .map((v) => v.c);
+  }
+
+  /**
+   * The largest rectangle inside `area` whose rows all match exactly under the shift, as a
+   * verified copy, or null if it is too small or explains no change.
+   */
+  private bestRectFor(prev: PixelBuffer, cur: PixelBuffer, area: Rect, dx: number, dy: number): FrameCopy | null {
+    const xs = Math.max(area.x, dx);
+    const xe = Math.min(area.x + area.w, prev.width + dx);
+    const ys = Math.max(area.y, dy);
+    const ye = Math.min(area.y + area.h, prev.height + dy);
+    if (xe - xs <= 0 || ye - ys <= 0 || (xe - xs) * (ye - ys) < this.minCopyArea) return null;
+    const n = ye - ys;
+    if (this.runL.length < n) {
+      this.runL = new Int32Array(n);
+      this.runR = new Int32Array(n);
+    }
+    const L = this.runL;
+    const R = this.runR;
+    const cp = cur.pixels;
+    const pp = prev.pixels;
+    const bytes = (xe - xs) * 4;
+    for (let y = ys; y < ye; y++) {
+      const cb = y * cur.stride;
+      const pb = (y - dy) * prev.stride - dx;
+      const i = y - ys;
+      // Whole span equal (the common case for a true scroll): one memcmp.
+      if (cur.data.compare(prev.data, (pb + xs) * 4, (pb + xs) * 4 + bytes, (cb + xs) * 4, (cb + xs) * 4 + bytes) === 0) {
+        L[i] = xs;
+        R[i] = xe;
+        continue;
+      }
+      // Longest run of equal pixels in this row.
+      let bestLen = 0;
+      let bestL = xs;
+      let s = -1;
+      for (let x = xs; x < xe; x++) {
+        if (cp[cb + x] === pp[pb + x]) {
+          if (s < 0) s = x;
+        } else if (s >= 0) {
+          if (x - s > bestLen) {
+            bestLen = x - s;
+            bestL = s;
+          }
+          s = -1;
+        }
+      }
+      if (s >= 0 && xe - s > bestLen) {
+        bestLen = xe - s;
+        bestL = s;
+      }
+      L[i] = bestL;
+      R[i] = bestL + bestLen;
+    }
+    const rect = largestRect(L, R, n, ys);
+    if (!rect || rect.w * rect.h < this.minCopyArea) return null;
+    // A copy must do something: enough of its rows must differ from the old frame in place
+    // (a shifted flat area also "matches", but there is nothing to copy there).
+    let changedRows = 0;
+    const rb = rect.w * 4;
+    for (let y = rect.y; y < rect.y + rect.h; y++) {
+      const o = (y * cur.stride + rect.x) * 4;
+      const p = (y * prev.stride + rect.x) * 4;
+      if (cur.data.compare(prev.data, p, p + rb, o, o + rb) !== 0) changedRows++;
+    }
+    if (changedRows * 4 < rect.h) return null;
+    const copy: FrameCopy = { dest: rect, dx, dy };
+    // The rows were compared above already; this independent memcmp pass is the contract.
+    return verifyCopy(prev, cur, copy) ? copy : null;
+  }
+
+  private ensureHashScratch(n: number): void {
+    if (this.curHash.length >= n) return;
+    this.curHash = new Int32Array(n);
+    this.curFlat = new Uint8Array(n);
+    this.prevHash = new Int32Array(n);
+    this.prevFlat = new Uint8Array(n);
+  }
+}
+
+/** Rows hashed over every `step`-th pixel of the span (all pixels when `step` is null). */
+function hashSampledRows(
+  frame: PixelBuffer,
+  x1: number,
+  x2: number,
+  y1: number,
+  y2: number,
+  step: number | null,
+  out: Int32Array,
+  flat: Uint8Array,
+): void {
+  if (step === null) {
+    hashRows(frame, x1, x2, y1, y2, out, flat);
+    return;
+  }
+  const p = frame.pixels;
+  for (let y = y1; y < y2; y++) {
+    const base = y * frame.stride;
+    const first = p[base + x1]!;
+    let h = 0x811c9dc5 | 0;
+    let isFlat = 1;
+    for (let i = base + x1, end = base + x2; i < end; i += step) {
+      const v = p[i]!;
+      if (v !== first) isFlat = 0;
+      h = Math.imul(h ^ v, 0x01000193);
+    }
+    out[y - y1] = (h ^ (h >>> 15)) | 0;
+    flat[y - y1] = isFlat;
+  }
+}
+
+/**
+ * A start column for an anchor run in row `y`: not flat and different from the old frame in
+ * place (so it is moved content, not a static background). Scans from a row-dependent offset
+ * so anchors spread across the width. -1 if none.
+ */
+function findAnchor(prev: PixelBuffer, cur: PixelBuffer, area: Rect, y: number, k: number): number {
+  const last = area.x + area.w - ANCHOR_PX;
+  const span = last - area.x + 1;
+  const stepPx = ANCHOR_PX / 2;
+  const positions = Math.ceil(span / stepPx);
+  const start = Math.floor((k * positions) / ANCHOR_ROWS);
+  const cp = cur.pixels;
+  for (let j = 0; j < positions; j++) {
+    const x = Math.min(last, area.x + ((start + j) % positions) * stepPx);
+    const c = (y * cur.stride + x) * 4;
+    const p = (y * prev.stride + x) * 4;
+    if (cur.data.compare(prev.data, p, p + ANCHOR_PX * 4, c, c + ANCHOR_PX * 4) === 0) continue;
+    // At least three distinct colours: one- or two-colour runs (text on a plain background)
+    // recur everywhere and would only produce ambiguous hits.
+    const base = y * cur.stride + x;
+    const a = cp[base]!;
+    let b = -1; // pixels are unsigned, so -1 means "no second colour yet"
+    for (let i = 1; i < ANCHOR_PX; i++) {
+      const v = cp[base + i]!;
+      if (v === a || v === b) continue;
+      if (b === -1) b = v;
+      else return x;
+    }
+  }
+  // Fall back to any non-flat changed run.
+  for (let j = 0; j < positions; j++) {
+    const x = Math.min(last, area.x + ((start + j) % positions) * stepPx);
+    const c = (y * cur.stride + x) * 4;
+    const p = (y * prev.stride + x) * 4;
+    if (cur.data.compare(prev.data, p, p + ANCHOR_PX * 4, c, c + ANCHOR_PX * 4) === 0) continue;
+    const base = y * cur.stride + x;
+    for (let i = 1; i < ANCHOR_PX; i++) if (cp[base + i] !== cp[base]) return x;
+  }
+  return -1;
+}
+
+/**
+ * Largest-area rectangle over consecutive rows `i` in `[0, n)`, each row allowing columns
+ * `[L[i], R[i])`. Rows are pruned as soon as they cannot beat the best area found.
+ */
+function largestRect(L: Int32Array, R: Int32Array, n: number, y0: number): Rect | null {
+  let bestArea = 0;
+  let best: Rect | null = null;
+  for (let t = 0; t < n; t++) {
+    let l = L[t]!;
+    let r = R[t]!;
+    if (r <= l || (r - l) * (n - t) <= bestArea) continue;
+    for (let b = t; b < n; b++) {
+      if (L[b]! > l) l = L[b]!;
+      if (R[b]! < r) r = R[b]!;
+      if (r <= l || (r - l) * (n - t) <= bestArea) break;
+      const a = (r - l) * (b - t + 1);
+      if (a > bestArea) {
+        bestArea = a;
+        best = { x: l, y: y0 + t, w: r - l, h: b - t + 1 };
+      }
+    }
+  }
+  return best;
+}
+
+/**
+ * The bounding box of the pixels that differ between `prev` and `cur` inside `area`, or null.
+ * One memcmp per row finds the changed rows; columns are trimmed from both ends, only scanning
+ * pixels outside the box found so far.
+ */
+export function changedBounds(prev: PixelBuffer, cur: PixelBuffer, area: Rect): Rect | null {
+  const { x: ax, w: aw } = area;
+  const ax2 = ax + aw;
+  let x1 = ax2;
+  let x2 = ax;
+  let y1 = -1;
+  let y2 = -1;
+  const cp = cur.pixels;
+  const pp = prev.pixels;
+  for (let y = area.y; y < area.y + area.h; y++) {
+    const cb = y * cur.stride;
+    const pb = y * prev.stride;
+    if (cur.data.compare(prev.data, (pb + ax) * 4, (pb + ax2) * 4, (cb + ax) * 4, (cb + ax2) * 4) === 0) continue;
+    if (y1 < 0) y1 = y;
+    y2 = y + 1;
+    for (let x = ax; x < x1; x++) {
+      if (cp[cb + x] !== pp[pb + x]) {
+        x1 = x;
+        break;
+      }
+    }
+    for (let x = ax2 - 1; x >= x2; x--) {
+      if (cp[cb + x] !== pp[pb + x]) {
+        x2 = x + 1;
+        break;
+      }
+    }
+  }
+  if (y1 < 0 || x2 <= x1) return null;
+  return { x: x1, y: y1, w: x2 - x1, h: y2 - y1 };
+}
+
+/**
+ * Groups rectangles whose boxes touch or lie within `gap` pixels of each other into their
+ * bounding boxes, repeatedly, until no two boxes are that close. The input is small (coalesced
+ * damage, ≤ ~50 rectangles), so the quadratic merge is cheap.
+ */
+export function clusterRects(rects: readonly Rect[], gap: number): Rect[] {
+  const boxes = rects.filter((r) => r.w > 0 && r.h > 0).map((r) => ({ ...r }));
+  let merged = true;
+  while (merged) {
+    merged = false;
+    for (let i = 0; i < boxes.length && !merged; i++) {
+      for (let j = i + 1; j < boxes.length; j++) {
+        const a = boxes[i]!;
+        const b = boxes[j]!;
+        if (a.x - gap < b.x + b.w && b.x - gap < a.x + a.w && a.y - gap < b.y + b.h && b.y - gap < a.y + a.h) {
+          const x = Math.min(a.x, b.x);
+          const y = Math.min(a.y, b.y);
+          boxes[i] = { x, y, w: Math.max(a.x + a.w, b.x + b.w) - x, h: Math.max(a.y + a.h, b.y + b.h) - y };
+          boxes.splice(j, 1);
+          merged = true;
+          break;
+        }
+      }
+    }
+  }
+  return boxes;
+}
+
+function clipRect(r: Rect, width: number, height: number): Rect | null {
+  const x1 = Math.max(0, r.x);
+  const y1 = Math.max(0, r.y);
+  const x2 = Math.min(width, r.x + r.w);
+  const y2 = Math.min(height, r.y + r.h);
+  return x2 > x1 && y2 > y1 ? { x: x1, y: y1, w: x2 - x1, h: y2 - y1 } : null;
+}
+
+function overlaps(a: Rect, b: Rect): boolean {
+  return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+}

@@ -1,0 +1,53 @@
+/**
+ * One poll's comparison with motion detection: turns "these tiles differ" into "these
+ * rectangles moved (CopyRect) + these changed (pixels)", the way TigerVNC's
+ * `ComparingUpdateTracker` carries copies into its baseline.
+ *
+ * Given the tile diff of `prev` → `cur`, verified copies are applied to `prev` itself, then the
+ * dirty tiles are compared again. What still differs is exactly what the copies do not explain
+ * (the strip a scroll exposes, the area a moved window uncovered), so the result satisfies:
+ * `prev` + copies (in any order) + `cur` pixels of `changed` == `cur`, pixel for pixel, inside
+ * the compared tiles.
+ */
+import type { Rect } from '../core/geometry.js';
+import type { PixelBuffer } from '../core/pixel-buffer.js';
+import { applyCopy, type FrameCopy } from './frame-copy.js';
+import type { MotionDetector, MotionHint } from './motion-detect.js';
+import { coalesceTiles, type CoalesceOptions } from './tile-coalesce.js';
+import { diffTiles, type TileMap } from './tile-diff.js';
+
+/** What a poll reports: copies first, then the changed rectangles of the frame after them. */
+export interface MotionDiffResult {
+  /** Verified copies; no source overlaps another copy's destination. */
+  readonly copies: FrameCopy[];
+  /** Coalesced, disjoint rectangles that differ from `prev` after the copies. */
+  readonly changed: Rect[];
+}
+
+export interface MotionDiffInput {
+  /** Last reported frame. Modified: the returned copies are applied to it. */
+  readonly prev: PixelBuffer;
+  readonly cur: PixelBuffer;
+  /** Tiles found dirty by `diffTiles(prev, cur, dirty, …)`; rewritten with what stays dirty. */
+  readonly dirty: TileMap;
+  /** `coalesceTiles(dirty)`: the areas searched for motion. */
+  readonly rects: readonly Rect[];
+  /** Scratch map of the same grid (overwritten). */
+  readonly scratch: TileMap;
+  readonly detector: MotionDetector;
+  readonly hints?: readonly MotionHint[];
+  readonly coalesce?: CoalesceOptions;
+}
+
+export function diffWithMotion(input: MotionDiffInput): MotionDiffResult {
+  const { prev, cur, dirty, rects, scratch, detector } = input;
+  const copies = detector.detect(prev, cur, rects, input.hints);
+  if (copies.length === 0) return { copies, changed: [...rects] };
+  // Copies never read another copy's destination, so the order does not matter here.
+  for (const c of copies) applyCopy(prev, c);
+  // Only tiles dirty before can differ now: elsewhere prev == cur held already, and inside the
+  // copies prev == cur holds by verification.
+  scratch.bits.set(dirty.bits);
+  const n = diffTiles(prev, cur, dirty, scratch);
+  return { copies, changed: n === 0 ? [] : coalesceTiles(dirty, input.coalesce) };
+}

@@ -1,0 +1,66 @@
+/**
+ * Encodes an update without blocking the event loop for long. A full 1080p frame costs tens of
+ * milliseconds of synchronous work (colour analysis, packing) before zlib/JPEG run on the
+ * thread pool; done in one go, every client's input would wait behind it. Large updates are
+ * therefore encoded from a private snapshot of the changed pixels (so the desktop may keep
+ * capturing meanwhile) in slices of bounded area, yielding to the event loop between slices.
+ */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { Rect } from '../../core/geometry.js';
+import { createPixelBuffer, type PixelBuffer } from '../../core/pixel-buffer.js';
+import type { EncodeContext, EncodedRects } from '../encoding/encoder.js';
+import type { EncodeManager } from '../encoding/encode-manager.js';
+import { splitRect } from '../encoding/split.js';
+
+/** Updates up to this many pixels are encoded in one synchronous go (cheap enough). */
+export const SLICE_PIXELS = 128 * 1024;
+
+/** Copies the pixels of `rects` into a new buffer of the same geometry. */
+export function snapshotRects(fb: PixelBuffer, rects: readonly Rect[]): PixelBuffer {
+  const snap = createPixelBuffer(fb.width, fb.height, fb.stride);
+  for (const r of rects) {
+    for (let y = r.y; y < r.y + r.h; y++) {
+      const start = (y * fb.stride + r.x) * 4;
+      fb.data.copy(snap.data, start, start, start + r.w * 4);
+    }
+  }
+  return snap;
+}
+
+export async function encodeInSlices(
+  encoder: EncodeManager,
+  fb: PixelBuffer,
+  rects: readonly Rect[],
+  ctx: EncodeContext,
+  isAborted: () => boolean,
+): Promise<EncodedRects> {
+  let area = 0;
+  for (const r of rects) area += r.w * r.h;
+  if (area <= SLICE_PIXELS) return encoder.encodeRegion(fb, rects, ctx);
+  const src = snapshotRects(fb, rects);
+  const chunks: Buffer[] = [];
+  let count = 0;
+  let batch: Rect[] = [];
+  let batchArea = 0;
+  const flush = async () => {
+    const e = await encoder.encodeRegion(src, batch, ctx);
+    count += e.count;
+    chunks.push(...e.chunks);
+    batch = [];
+    batchArea = 0;
+    await yieldToEventLoop();
+  };
+  // Slices keep whole rows of 64 so ZRLE/Hextile tiles are not cut more than they must be.
+  for (const r of rects) {
+    for (const piece of splitRect(r, SLICE_PIXELS, Math.max(r.w, 1), 64)) {
+      batch.push(piece);
+      batchArea += piece.w * piece.h;
+      if (batchArea >= SLICE_PIXELS) {
+        await flush();
+        if (isAborted()) return { count, chunks };
+      }
+    }
+  }
+  if (batch.length) await flush();
+  return { count, chunks };
+}
