@@ -13,6 +13,7 @@ import { helpText, versionText } from './help.js';
 import { acquireDisplay, type AcquiredDisplay } from './display.js';
 import { X11Desktop } from './x11-desktop.js';
 import { VncServer } from '../server/vnc-server.js';
+import type { Desktop } from '../server/desktop.js';
 import { listenTcp } from '../server/listeners/tcp-listener.js';
 import { listenWebSocket } from '../server/listeners/ws-listener.js';
 import { listenHttpViewer } from '../server/listeners/http-viewer.js';
@@ -43,20 +44,7 @@ async function startDesktopServer(
   log: Logger,
   onFatal: (why: string) => void,
 ): Promise<{ server: VncServer; display: AcquiredDisplay }> {
-  const display = await acquireDisplay({
-    choice: opts.display,
-    width: opts.width,
-    height: opts.height,
-    ...(opts.run !== undefined ? { run: opts.run } : {}),
-    logger: log.child('display'),
-    onXvfbExit: (exit) => onFatal(`private Xvfb exited (${exit.signal ?? exit.code}): ${exit.stderrTail.trim()}`),
-  });
-  if (display.xvfb) {
-    // The x11 client library reads the cookie location from the environment.
-    process.env.DISPLAY = display.xvfb.env.DISPLAY;
-    process.env.XAUTHORITY = display.xvfb.env.XAUTHORITY;
-  }
-  const desktop = new X11Desktop({ display: display.display, logger: log.child('desktop'), maxClipboardBytes: opts.maxCutTextBytes });
+  const { desktop, display } = await createDesktop(opts, log, onFatal);
   const server = new VncServer(desktop, {
     ...(opts.mode === 'server' && opts.password ? { password: opts.password.reveal() } : {}),
     ...(opts.mode === 'server' && opts.viewOnlyPassword ? { viewOnlyPassword: opts.viewOnlyPassword.reveal() } : {}),
@@ -73,6 +61,36 @@ async function startDesktopServer(
     throw err;
   }
   return { server, display };
+}
+
+/**
+ * Linux: an X display (a private Xvfb when none answers) and the X11 desktop. macOS/Windows:
+ * the nut-js backend, imported only there and NOT verified on real hardware.
+ */
+async function createDesktop(
+  opts: ServerCliOptions | RunnerCliOptions,
+  log: Logger,
+  onFatal: (why: string) => void,
+): Promise<{ desktop: Desktop; display: AcquiredDisplay }> {
+  if (process.platform === 'darwin' || process.platform === 'win32') {
+    const { NutJsDesktop } = await import('./nutjs/nutjs-desktop.js');
+    return { desktop: new NutJsDesktop(log.child('desktop')), display: { display: 'native', close: async () => {} } };
+  }
+  const display = await acquireDisplay({
+    choice: opts.display,
+    width: opts.width,
+    height: opts.height,
+    ...(opts.run !== undefined ? { run: opts.run } : {}),
+    logger: log.child('display'),
+    onXvfbExit: (exit) => onFatal(`private Xvfb exited (${exit.signal ?? exit.code}): ${exit.stderrTail.trim()}`),
+  });
+  if (display.xvfb) {
+    // The x11 client library reads the cookie location from the environment.
+    process.env.DISPLAY = display.xvfb.env.DISPLAY;
+    process.env.XAUTHORITY = display.xvfb.env.XAUTHORITY;
+  }
+  const desktop = new X11Desktop({ display: display.display, logger: log.child('desktop'), maxClipboardBytes: opts.maxCutTextBytes });
+  return { desktop, display };
 }
 
 async function runServer(opts: ServerCliOptions, log: Logger): Promise<number> {
@@ -186,8 +204,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const log = createLogger({ level: opts.logLevel });
   for (const w of opts.warnings) log.warn(w);
-  if (process.platform !== 'linux') {
-    process.stderr.write('vnc-runner: only Linux/X11 is supported by this build (the macOS/Windows backend is not verified on real hardware).\n');
+  if (process.platform !== 'linux' && process.platform !== 'darwin' && process.platform !== 'win32') {
+    process.stderr.write(`vnc-runner: platform ${process.platform} is not supported\n`);
     return 1;
   }
   try {

@@ -89,8 +89,10 @@ export class X11Desktop implements Desktop {
 
   async poll(): Promise<void> {
     if (!this.source) return;
-    const rects = await this.source.poll();
-    if (rects.length) this.events?.damage(rects);
+    const { copies, changed } = await this.source.pollMotion();
+    // Copies first: damage refers to the frame after them (DesktopEvents.copy contract).
+    for (const c of copies) this.events?.copy?.(c.dest, c.dx, c.dy);
+    if (changed.length) this.events?.damage(changed);
   }
 
   keyEvent(keysym: number, down: boolean, clientId = 0): void {

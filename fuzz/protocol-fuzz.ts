@@ -5,7 +5,8 @@
  * - split: the outcome depends on how the bytes were cut;
  * - bound: the decoder waited for more than its bound, or did not rewind after an error;
  * - allocation: a Buffer larger than the configured bound was allocated;
- * - heap: heapUsed or external memory after GC grew by more than the allowed margin.
+ * - heap: heapUsed or external memory after GC grew by more than the allowed margin;
+ * - server: (server-fuzz.ts) the real server did not do what the model predicted.
  */
 import { resolveClientMessageOptions, type ClientMessageOptions } from '../server/protocol/client-messages.js';
 import { AllocationWatch, type AllocationReport } from './alloc-watch.js';
@@ -14,7 +15,7 @@ import { settledMemory, MiB, type MemorySample } from './memory.js';
 import { randomSplit, Rng } from './random.js';
 import { maxClientMessageBytes, runProtocolTarget, TargetCrash, type TargetMode } from './protocol-target.js';
 
-export type FindingKind = 'crash' | 'split' | 'bound' | 'allocation' | 'heap';
+export type FindingKind = 'crash' | 'split' | 'bound' | 'allocation' | 'heap' | 'server';
 
 export interface Finding {
   readonly kind: FindingKind;

@@ -16,9 +16,11 @@ import {
   decodeClientMessage,
   describePendingClientMessage,
   type ClientMessage,
+  resolveClientMessageOptions,
   type ClientMessageOptions,
 } from '../server/protocol/client-messages.js';
-import { FENCE_MAX_PAYLOAD_BYTES } from '../server/protocol/constants.js';
+import { detectClientQuirks } from '../server/protocol/client-quirks.js';
+import { FENCE_MAX_PAYLOAD_BYTES, PseudoEncoding } from '../server/protocol/constants.js';
 import { ServerHandshake } from '../server/protocol/handshake.js';
 import { SCREEN_BYTES } from '../server/protocol/screen.js';
 import { FUZZ_CHALLENGE, FUZZ_PASSWORD, type SecurityConfig } from './corpus.js';
@@ -69,11 +71,31 @@ function replacer(_key: string, v: unknown): unknown {
   return v;
 }
 
-/** The Session's own checks on a decoded message (session.ts `handle`). */
-function sessionCheck(msg: ClientMessage): void {
-  if (msg.kind === 'SetPixelFormat') new PixelConverter(msg.pixelFormat);
-  else if (msg.kind === 'EnableContinuousUpdates') {
-    throw new VncError(ErrorCode.Protocol, 'EnableContinuousUpdates without server support announced');
+/**
+ * The Session's own rules on top of the decoder (session.ts `handle` / `setEncodings`): a pixel
+ * format must build a converter; a SetEncodings that identifies asyncvnc switches cut-text
+ * framing to one padding byte; EnableContinuousUpdates is refused until a SetEncodings listed
+ * both ContinuousUpdates and Fence (which is when the server announces it).
+ */
+class SessionRules {
+  cuAnnounced = false;
+  constructor(public opts: ClientMessageOptions) {}
+
+  apply(msg: ClientMessage): void {
+    switch (msg.kind) {
+      case 'SetPixelFormat':
+        new PixelConverter(msg.pixelFormat);
+        return;
+      case 'SetEncodings':
+        if (detectClientQuirks(msg.encodings).asyncvnc) this.opts = resolveClientMessageOptions({ ...this.opts, cutTextPaddingBytes: 1 });
+        if (msg.encodings.includes(PseudoEncoding.ContinuousUpdates) && msg.encodings.includes(PseudoEncoding.Fence)) this.cuAnnounced = true;
+        return;
+      case 'EnableContinuousUpdates':
+        if (!this.cuAnnounced) throw new VncError(ErrorCode.Protocol, 'EnableContinuousUpdates without server support announced');
+        return;
+      default:
+        return;
+    }
   }
 }
 
@@ -87,6 +109,7 @@ export function runProtocolTarget(chunks: readonly Uint8Array[], mode: TargetMod
   const sent: Buffer[] = [];
   const violations: string[] = [];
   const bound = maxClientMessageBytes(opts);
+  const rules = new SessionRules(opts);
   let phase: TargetOutcome['phase'] = 'normal';
   let handshake: ServerHandshake | null = null;
   let error: VncError | null = null;
@@ -125,7 +148,7 @@ export function runProtocolTarget(chunks: readonly Uint8Array[], mode: TargetMod
         const before = q.available;
         let msg: ClientMessage | null;
         try {
-          msg = decodeClientMessage(q, opts);
+          msg = decodeClientMessage(q, rules.opts);
         } catch (e) {
           if (isVncError(e) && q.available !== before) {
             violations.push(`queue not rewound after ${e.code}: ${before} → ${q.available} bytes`);
@@ -134,7 +157,7 @@ export function runProtocolTarget(chunks: readonly Uint8Array[], mode: TargetMod
         }
         if (msg === null) {
           if (q.available !== before) violations.push(`"need more" consumed bytes: ${before} → ${q.available}`);
-          const pending = describePendingClientMessage(q, opts);
+          const pending = describePendingClientMessage(q, rules.opts);
           if (pending && pending.neededBytes > bound) {
             violations.push(`waits for ${pending.neededBytes} bytes of message type ${pending.type} (bound ${bound})`);
           }
@@ -142,7 +165,7 @@ export function runProtocolTarget(chunks: readonly Uint8Array[], mode: TargetMod
         }
         messages++;
         sig.push('M' + JSON.stringify(msg, replacer));
-        sessionCheck(msg);
+        rules.apply(msg);
       }
     }
   } catch (e) {

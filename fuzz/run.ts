@@ -3,7 +3,7 @@
  *
  *   node dist/fuzz/run.js [--short] [--inputs N] [--server-inputs N] [--seed S] [--index I]
  *
- * - full run (default): 1,000,000 in-process inputs + 2,000 real-server inputs;
+ * - full run (default): 1,000,000 in-process inputs + 5,000 real-server inputs;
  * - `--short` (CI): 50,000 + 200;
  * - `--inputs` / `--server-inputs` override the counts (0 skips that part);
  * - `--seed` picks the run (default: time-based, printed so a failure can be replayed);
@@ -46,7 +46,7 @@ export function parseFuzzArgs(argv: readonly string[], now = Date.now()): FuzzCl
     else throw new VncError(ErrorCode.Config, `unknown argument ${a} (see fuzz/run.ts)`);
   }
   if (index !== null) return { inputs: 1, serverInputs: 1, seed, index };
-  return { inputs: inputs ?? (short ? 50_000 : 1_000_000), serverInputs: serverInputs ?? (short ? 200 : 2_000), seed, index };
+  return { inputs: inputs ?? (short ? 50_000 : 1_000_000), serverInputs: serverInputs ?? (short ? 200 : 5_000), seed, index };
 }
 
 function printFindings(findings: readonly Finding[]): void {

@@ -112,7 +112,7 @@ export async function runServerFuzz(o: ServerFuzzOptions): Promise<ServerFuzzRep
       const input = gen.generate(o.seed, i);
       let bytes = input.mode.kind === 'messages' ? Buffer.concat([NONE_HANDSHAKE, input.bytes]) : input.bytes;
       const finding = (detail: string) =>
-        findings.push({ kind: 'crash', seed: o.seed, index: i, mode: `server/${input.mode.kind}`, hex: input.bytes.toString('hex'), detail });
+        findings.push({ kind: 'server', seed: o.seed, index: i, mode: `server/${input.mode.kind}`, hex: input.bytes.toString('hex'), detail });
       let model;
       try {
         model = runProtocolTarget([bytes], { kind: 'handshake', security: 'none' }, clientOptions);
@@ -124,7 +124,7 @@ export async function runServerFuzz(o: ServerFuzzOptions): Promise<ServerFuzzRep
       let expected: string | null = null;
       if (model.error) {
         expected = model.phase === 'failed'
-          ? `handshake failed code=${model.error.code} reason=${JSON.stringify(model.error.message)}`
+          ? `handshake failed code=${JSON.stringify(model.error.code)} reason=${JSON.stringify(model.error.message)}`
           : `reason=${JSON.stringify(`${model.error.code}: ${model.error.message}`)}`;
       } else if (model.phase === 'normal' && model.leftover === 0) {
         bytes = Buffer.concat([bytes, POISON]);

@@ -4,6 +4,7 @@
  */
 import { ErrorCode, VncError } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/log.js';
+import { resolveServerTls, type ServerTls, type TlsCredentials } from './tls.js';
 
 export interface ServerOptions {
   /** VNC-auth password (first 8 bytes used). Absent: security type None. */
@@ -28,10 +29,21 @@ export interface ServerOptions {
   desktopName?: string;
   /** Stop encoding for a client while this many bytes are still queued to it. Default 256 KiB. */
   maxQueuedBytes: number;
+  /**
+   * TLS identity. When set, TCP clients are offered VeNCrypt (X509 subtypes) first, before the
+   * unencrypted types. WebSocket and tunnel connections never get VeNCrypt: their transport
+   * (wss, the gateway's https) carries the encryption, and browsers cannot do TLS inside RFB.
+   */
+  tls?: ServerTls;
+  /** TCP clients may only use VeNCrypt (no unencrypted RFB). Needs `tls`. Default false. */
+  requireTls: boolean;
+  /** The user name VeNCrypt X509Plain requires; absent: any user name, the password decides. */
+  plainUsername?: string;
   logger: Logger;
 }
 
-export type ServerOptionsInput = Partial<ServerOptions>;
+/** What callers pass: every field optional; TLS as key + certificate or already resolved. */
+export type ServerOptionsInput = Partial<Omit<ServerOptions, 'tls'>> & { tls?: TlsCredentials | ServerTls };
 
 function checkRange(name: string, v: number, min: number, max: number): number {
   if (!Number.isFinite(v) || v < min || v > max) {
@@ -50,8 +62,17 @@ export function resolveServerOptions(input: ServerOptionsInput = {}): ServerOpti
     authFailureDelayMs: checkRange('authFailureDelayMs', input.authFailureDelayMs ?? 1000, 0, 60_000),
     inputDelayMs: checkRange('inputDelayMs', input.inputDelayMs ?? 8, 0, 1000),
     maxQueuedBytes: checkRange('maxQueuedBytes', input.maxQueuedBytes ?? 256 * 1024, 1024, 1 << 30),
+    requireTls: input.requireTls ?? false,
     logger: input.logger ?? silentLogger,
   };
+  if (input.tls !== undefined) o.tls = 'secureContext' in input.tls ? input.tls : resolveServerTls(input.tls);
+  if (o.requireTls && o.tls === undefined) throw new VncError(ErrorCode.Config, 'requireTls needs a TLS key and certificate');
+  if (input.plainUsername !== undefined) {
+    if (input.plainUsername === '' || Buffer.byteLength(input.plainUsername, 'utf8') > 1024) {
+      throw new VncError(ErrorCode.Config, 'plainUsername must be 1 to 1024 bytes');
+    }
+    o.plainUsername = input.plainUsername;
+  }
   if (input.password !== undefined) o.password = input.password;
   if (input.viewOnlyPassword !== undefined) o.viewOnlyPassword = input.viewOnlyPassword;
   if (input.desktopName !== undefined) o.desktopName = input.desktopName;

@@ -20,7 +20,9 @@ import type { CursorImage, Desktop } from './desktop.js';
 import type { ServerOptions } from './options.js';
 import type { ConnectionInfo } from './listeners/tcp-listener.js';
 import { ByteQueue } from './protocol/byte-queue.js';
-import { ServerHandshake, type HandshakeResult } from './protocol/handshake.js';
+import { describeSecurity, isAuthenticated, ServerHandshake, type HandshakeResult } from './protocol/handshake.js';
+import { securityOffer } from './security-offer.js';
+import { startServerTls } from './tls.js';
 import {
   decodeClientMessage,
   describePendingClientMessage,
@@ -122,12 +124,19 @@ export class Session {
   bytesSent = 0;
   updatesSent = 0;
 
+  /** The connection; replaced by its TLS layer once VeNCrypt starts TLS (`rawStream` keeps the original). */
+  private stream: Duplex;
+  private rawStream: Duplex | null = null;
+  private readonly onStreamData = (chunk: Buffer): void => this.guard(() => this.onData(chunk));
+  private readonly onStreamEnd = (): void => this.guard(() => this.close('client closed the connection'));
+
   constructor(
-    private readonly stream: Duplex,
+    stream: Duplex,
     info: ConnectionInfo,
     private readonly host: SessionHost,
     id: number,
   ) {
+    this.stream = stream;
     this.id = id;
     this.info = info;
     const o = host.options;
@@ -142,12 +151,10 @@ export class Session {
       ...(o.password !== undefined ? { password: o.password } : {}),
       ...(o.viewOnlyPassword !== undefined ? { viewOnlyPassword: o.viewOnlyPassword } : {}),
       ...(blockedMs > 0 ? { refuseReason: `too many authentication failures; try again in ${Math.ceil(blockedMs / 1000)} s` } : {}),
+      ...securityOffer(o, info.transport),
     });
     this.log.debug('connected', { transport: info.transport });
-    stream.on('data', (chunk: Buffer) => this.guard(() => this.onData(chunk)));
-    stream.on('end', () => this.guard(() => this.close('client closed the connection')));
-    stream.on('close', () => this.close('connection closed'));
-    stream.on('error', (err: Error) => this.close(`socket error: ${err.message}`, 'debug'));
+    this.attachStream(stream);
     this.handshakeTimer = setTimeout(
       () => this.close(`handshake not completed within ${o.handshakeTimeoutMs} ms`),
       o.handshakeTimeoutMs,
@@ -191,6 +198,10 @@ export class Session {
       this.write(step.send);
       return;
     }
+    if (step.status === 'starttls') {
+      this.startTls(step.send);
+      return;
+    }
     if (step.status === 'failed') {
       this.state = 'init'; // ignore further bytes while the reply is delayed
       const delay = step.delayReply ? this.host.authThrottle.recordFailure(this.info.remoteAddress) : 0;
@@ -208,6 +219,42 @@ export class Session {
     void this.finishInit(step.result);
   }
 
+  /** Listens to `stream` (the connection, later its TLS layer) for the session's whole life. */
+  private attachStream(stream: Duplex): void {
+    stream.on('data', this.onStreamData);
+    stream.on('end', this.onStreamEnd);
+    stream.on('close', () => this.close('connection closed'));
+    stream.on('error', (err: Error) => this.close(`socket error: ${err.message}`, 'debug'));
+  }
+
+  /**
+   * VeNCrypt agreed on a TLS subtype: send the ack in the clear, run TLS on the same connection
+   * and go on with the handshake inside it. The handshake deadline covers the TLS handshake.
+   */
+  private startTls(ack: Buffer): void {
+    const tls = this.host.options.tls;
+    // securityOffer() offers VeNCrypt only when a TLS identity is configured.
+    if (!tls) throw new VncError(ErrorCode.Config, 'VeNCrypt negotiated without a TLS key and certificate');
+    this.write(ack);
+    const raw = this.stream;
+    raw.off('data', this.onStreamData);
+    raw.off('end', this.onStreamEnd);
+    // Bytes after the subtype choice are the start of the client's TLS handshake.
+    const early = this.queue.available > 0 ? this.queue.readBytes(this.queue.available) : null;
+    const secure = startServerTls(raw, early, tls);
+    this.rawStream = raw;
+    this.stream = secure;
+    this.attachStream(secure);
+    secure.once('secure', () =>
+      this.guard(() => {
+        if (this.state !== 'handshake') return;
+        this.log.debug('TLS established', { protocol: secure.getProtocol() ?? '?', cipher: secure.getCipher()?.name ?? '?' });
+        this.write(this.handshake.tlsEstablished());
+        this.pump();
+      }),
+    );
+  }
+
   private async finishInit(result: HandshakeResult): Promise<void> {
     try {
       await this.host.ensureDesktop();
@@ -218,7 +265,7 @@ export class Session {
     if (this.state === 'closed') return;
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     this.handshakeTimer = null;
-    if (result.securityType !== 1) this.host.authThrottle.recordSuccess(this.info.remoteAddress);
+    if (isAuthenticated(result)) this.host.authThrottle.recordSuccess(this.info.remoteAddress);
     this.viewOnly ||= result.viewOnly;
     const fb = this.host.desktop.framebuffer;
     const name = this.host.options.desktopName ?? this.host.desktop.name;
@@ -226,7 +273,7 @@ export class Session {
     this.state = 'normal';
     this.log.info('client ready', {
       version: result.version,
-      security: result.securityType === 1 ? 'none' : 'vnc-auth',
+      security: describeSecurity(result),
       shared: result.shared,
       viewOnly: this.viewOnly,
     });
@@ -663,11 +710,17 @@ export class Session {
     // synchronously on arrival); now release what it still holds.
     if (wasNormal) this.input.releaseAll();
     this.encoder.dispose();
-    if (flush && !this.stream.destroyed) {
-      this.stream.end();
-      setTimeout(() => this.stream.destroy(), CLOSE_GRACE_MS).unref();
+    const stream = this.stream;
+    const raw = this.rawStream;
+    if (flush && !stream.destroyed) {
+      stream.end();
+      setTimeout(() => {
+        stream.destroy();
+        raw?.destroy();
+      }, CLOSE_GRACE_MS).unref();
     } else {
-      this.stream.destroy();
+      stream.destroy();
+      raw?.destroy();
     }
     this.host.sessionClosed(this);
     this.resolveClosed();

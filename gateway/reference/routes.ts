@@ -95,6 +95,7 @@ const ROUTES: Route[] = [
   { method: 'GET', pattern: new RegExp(`^/view/${seg}$`), unlimited: true, handler: viewerPage },
   { method: 'GET', pattern: /^\/novnc\/(.+)$/, unlimited: true, handler: noVncFile },
   { method: 'GET', pattern: /^\/$/, unlimited: true, handler: index },
+  { method: 'GET', pattern: /^\/favicon\.ico$/, unlimited: true, handler: noFavicon },
 ];
 
 /** The `request` listener of the gateway's http server. */
@@ -428,6 +429,13 @@ function viewerPage(ctx: GatewayContext, req: RouteRequest): RouteResult {
 
 async function noVncFile(_ctx: GatewayContext, req: RouteRequest): Promise<RouteResult> {
   await serveNoVncFile(req.params[0]!, req.res);
+  return 'handled';
+}
+
+/** Browsers ask for it on every page; answer without a 404 in their console. */
+function noFavicon(_ctx: GatewayContext, req: RouteRequest): RouteResult {
+  req.res.writeHead(204, { 'Cache-Control': 'public, max-age=86400' });
+  req.res.end();
   return 'handled';
 }
 

@@ -4,6 +4,9 @@
  * WebSocket on `/websockify` (ws-listener.ts), all on one port so the page is same-origin with
  * its socket.
  *
+ * With `tls` (key + certificate) it serves HTTPS and the socket is `wss://`; the page picks
+ * `wss:` itself when it was loaded over https.
+ *
  * Only GET/HEAD of known files are served: `.js` files below noVNC's `core/` and `vendor/`, with
  * the path decoded, normalised and confined to those directories (no traversal, no dot-files,
  * no directory listings). Responses carry a strict CSP and `nosniff`; the page is never cached.
@@ -12,11 +15,13 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import http from 'node:http';
+import https from 'node:https';
 import { createRequire } from 'node:module';
 import type net from 'node:net';
 import path from 'node:path';
 import { ErrorCode, VncError } from '../../core/errors.js';
 import { silentLogger } from '../../core/log.js';
+import type { TlsCredentials } from '../tls.js';
 import { hostHeaderIsLoopback, isLoopbackName } from './host-check.js';
 import { viewerHtml, VIEWER_CSS, VIEWER_JS } from './viewer-page.js';
 import { attachWebSocket, type WebSocketListenerOptions } from './ws-listener.js';
@@ -30,11 +35,13 @@ export interface HttpViewerOptions extends WebSocketListenerOptions {
   novncDir?: string;
   /** Serve the WebSocket on `/websockify` too. Default true. */
   webSocket?: boolean;
+  /** Serve HTTPS (and wss) with this key and certificate. */
+  tls?: TlsCredentials;
 }
 
 export interface HttpViewer {
   readonly address: { host: string; port: number };
-  /** `http://host:port/` of the page (IPv6 in brackets). */
+  /** `http://host:port/` (`https://` with TLS) of the page (IPv6 in brackets). */
   readonly url: string;
   close(): Promise<void>;
 }
@@ -156,7 +163,7 @@ export async function listenHttpViewer(opts: HttpViewerOptions): Promise<HttpVie
     }
   };
 
-  const server = http.createServer((req, res) => {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const url = req.url ?? '/';
     if (opts.webSocket !== false && url.split('?', 1)[0] === WEBSOCKET_PATH) {
       return sendText(req, res, 426, 'this path speaks WebSocket', { Upgrade: 'websocket' });
@@ -173,7 +180,10 @@ export async function listenHttpViewer(opts: HttpViewerOptions): Promise<HttpVie
     const file = confineNovncPath(novncDir, urlPath);
     if (file === undefined) return sendText(req, res, 404, 'not found');
     void serveStatic(req, res, file);
-  });
+  };
+  const server = opts.tls
+    ? https.createServer({ key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2' }, onRequest)
+    : http.createServer(onRequest);
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
   server.keepAliveTimeout = 5_000;
@@ -193,7 +203,7 @@ export async function listenHttpViewer(opts: HttpViewerOptions): Promise<HttpVie
   const hostForUrl = a.family === 'IPv6' || a.address.includes(':') ? `[${a.address}]` : a.address;
   return {
     address: { host: a.address, port: a.port },
-    url: `http://${hostForUrl}:${a.port}/`,
+    url: `${opts.tls ? 'https' : 'http'}://${hostForUrl}:${a.port}/`,
     close: async () => {
       await ws?.close();
       await new Promise<void>((resolve) => {

@@ -11,17 +11,21 @@
  * existing `http.Server` on one path (`/websockify`), so one port serves the viewer page and its
  * socket.
  *
+ * With `tls` (key + certificate) `listenWebSocket` serves `wss://` (HTTPS upgrade) instead.
+ *
  * Cross-site WebSocket hijacking: any web page the user visits may open a WebSocket to
  * 127.0.0.1. Browsers send `Origin` on WebSocket handshakes, so by default only requests without
  * `Origin` (non-browser tools) and same-origin pages are accepted; other origins must be listed.
  */
 import http from 'node:http';
+import https from 'node:https';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { ErrorCode, VncError } from '../../core/errors.js';
 import { type Logger, silentLogger } from '../../core/log.js';
 import { hostHeaderIsLoopback, isLoopbackName } from './host-check.js';
+import type { TlsCredentials } from '../tls.js';
 import type { ConnectionHandler } from './tcp-listener.js';
 import { WebSocketDuplex } from './ws-stream.js';
 
@@ -212,7 +216,7 @@ class UpgradeHandler {
 }
 
 /** Attach to an existing HTTP server: upgrades on `path` are served, other upgrade paths get 404. */
-export function attachWebSocket(server: http.Server, path: string, opts: WebSocketListenerOptions): WebSocketAttachment {
+export function attachWebSocket(server: http.Server | https.Server, path: string, opts: WebSocketListenerOptions): WebSocketAttachment {
   const handler = new UpgradeHandler(opts);
   const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
     const reqPath = (req.url ?? '').split('?', 1)[0];
@@ -230,12 +234,15 @@ export function attachWebSocket(server: http.Server, path: string, opts: WebSock
 
 /** Listen on its own port; every path is accepted (websockify behaviour). */
 export async function listenWebSocket(
-  opts: WebSocketListenerOptions & { host: string; port: number },
+  opts: WebSocketListenerOptions & { host: string; port: number; tls?: TlsCredentials },
 ): Promise<WebSocketListener> {
-  const server = http.createServer((_req, res) => {
+  const onRequest = (_req: http.IncomingMessage, res: http.ServerResponse): void => {
     res.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket', Connection: 'close' });
     res.end('This port speaks WebSocket (RFB for noVNC).\n');
-  });
+  };
+  const server = opts.tls
+    ? https.createServer({ key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2' }, onRequest)
+    : http.createServer(onRequest);
   // Bounds on slow or idle handshakes (slowloris).
   server.headersTimeout = 10_000;
   server.requestTimeout = 15_000;

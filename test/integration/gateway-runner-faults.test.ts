@@ -115,7 +115,7 @@ describe('GatewayHttpClient failure classification', () => {
     const eBig = await call('/e');
     expect(eBig.kind).toBe('protocol');
     const refused = new GatewayHttpClient({ gatewayUrl: 'http://127.0.0.1:1', credentials: creds, requestTimeoutMs: 1000 });
-    const eRefused = await refused.pollCommands().catch((e: GatewayHttpError) => e);
+    const eRefused = (await refused.pollCommands().catch((e: unknown) => e)) as GatewayHttpError;
     await refused.close();
     expect([eRefused.kind, eRefused.transient]).toEqual(['network', true]);
     for (const e of [e429, e503, e403, eTimeout, eBig, eRefused]) {
