@@ -64,10 +64,18 @@ export interface MotionStats {
 
 /** Length of the pixel runs used as anchors for 2-D search. */
 const ANCHOR_PX = 32;
-/** Anchor rows sampled per cluster. */
+/** Anchors are picked on a grid of this many rows and columns over the changed area. */
 const ANCHOR_ROWS = 8;
+const ANCHOR_COLS = 4;
 /** An anchor found more often than this in the old frame is not distinctive; its votes are dropped. */
 const ANCHOR_MAX_HITS = 6;
+/** Margin (px) around the changed area searched in the old frame. */
+const ANCHOR_MARGIN = 64;
+/** Size of the bit filter in front of the anchor map (power of two). */
+const ANCHOR_FILTER_SIZE = 4096;
+/** Rolling hash base and base^(ANCHOR_PX-1) mod 2^32. */
+const ROLL_BASE = 0x9e3779b1 | 0;
+const ROLL_TOP = powMod32(ROLL_BASE, ANCHOR_PX - 1);
 /** Prior rows with the same hash considered per new row (repeated lines, e.g. blank-ish text). */
 const ROW_MATCHES_MAX = 8;
 /** Vertical-shift and 2-D candidates taken from the votes. */
@@ -77,7 +85,9 @@ const GOOD_COVERAGE = 0.9;
 /** Below this coverage after the cheap candidates, the 2-D anchor search runs. */
 const SEARCH_MORE_COVERAGE = 0.5;
 /** Hash about this many sampled pixels per row: enough to tell rows apart, verification does the rest. */
-const HASH_SAMPLES_PER_ROW = 384;
+const HASH_SAMPLES_PER_ROW = 256;
+/** Rows of the new frame that vote, at most (evenly spaced); the old frame's rows are all hashed. */
+const VOTING_ROWS = 256;
 
 interface Candidate {
   dx: number;
@@ -197,12 +207,13 @@ export class MotionDetector {
   private verticalCandidates(prev: PixelBuffer, cur: PixelBuffer, area: Rect): Candidate[] {
     const py1 = Math.max(0, area.y - this.maxShift);
     const py2 = Math.min(prev.height, area.y + area.h + this.maxShift);
-    const step = Math.max(1, Math.floor(area.w / HASH_SAMPLES_PER_ROW));
-    // Wide areas hash a sample of columns: cheaper, and verification catches any collision.
-    const sample = step === 1 ? null : step;
+    const colStep = Math.max(1, Math.floor(area.w / HASH_SAMPLES_PER_ROW));
+    const rowStep = Math.max(1, Math.floor(area.h / VOTING_ROWS));
     this.ensureHashScratch(Math.max(area.h, py2 - py1));
-    hashSampledRows(cur, area.x, area.x + area.w, area.y, area.y + area.h, sample, this.curHash, this.curFlat);
-    hashSampledRows(prev, area.x, area.x + area.w, py1, py2, sample, this.prevHash, this.prevFlat);
+    const x1 = area.x;
+    const x2 = area.x + area.w;
+    hashRows(cur, { x1, x2, colStep, y1: area.y, y2: area.y + area.h, rowStep }, this.curHash, this.curFlat);
+    hashRows(prev, { x1, x2, colStep, y1: py1, y2: py2, rowStep: 1 }, this.prevHash, this.prevFlat);
     const rowsByHash = new Map<number, number[]>();
     for (let y = py1; y < py2; y++) {
       if (this.prevFlat[y - py1]) continue;
@@ -212,7 +223,7 @@ export class MotionDetector {
       else if (list.length < ROW_MATCHES_MAX) list.push(y);
     }
     const votes = new Map<number, number>();
-    for (let y = area.y; y < area.y + area.h; y++) {
+    for (let y = area.y; y < area.y + area.h; y += rowStep) {
       const i = y - area.y;
       if (this.curFlat[i]) continue;
       const h = this.curHash[i]!;
@@ -231,49 +242,61 @@ export class MotionDetector {
   }
 
   /**
-   * 2-D shifts: a few distinctive changed pixel runs of `cur` are searched for in `prev` (within
-   * `maxShift` rows, native `indexOf` over the contiguous band of rows); each hit votes for a delta.
+   * 2-D shifts: distinctive changed pixel runs of `cur` (anchors, spread over the area) are
+   * looked for in `prev` around the area with a rolling hash over every position, all anchors
+   * at once; each hit votes for a delta. An anchor found in too many places (text on a plain
+   * background repeats) is not evidence and its hits are dropped.
    */
   private anchorCandidates(prev: PixelBuffer, cur: PixelBuffer, area: Rect): Candidate[] {
     if (area.w < ANCHOR_PX) return [];
-    const votes = new Map<number, { c: Candidate; n: number }>();
-    const bytes = ANCHOR_PX * 4;
-    for (let k = 0; k < ANCHOR_ROWS; k++) {
-      const y = area.y + Math.floor(((k + 0.5) * area.h) / ANCHOR_ROWS);
-      const x = findAnchor(prev, cur, area, y, k);
-      if (x < 0) continue;
-      const off = (y * cur.stride + x) * 4;
-      const needle = cur.data.subarray(off, off + bytes);
-      const y0 = Math.max(0, y - this.maxShift);
-      const y1 = Math.min(prev.height, y + this.maxShift + 1);
-      const band = prev.data.subarray(y0 * prev.stride * 4, y1 * prev.stride * 4);
-      const hits: Candidate[] = [];
-      let from = 0;
-      let ambiguous = false;
-      for (;;) {
-        const pos = band.indexOf(needle, from);
-        if (pos < 0) break;
-        from = pos + 1;
-        if (pos % 4 !== 0) continue;
-        const pix = pos / 4;
-        const px = pix % prev.stride;
-        const py = y0 + Math.floor(pix / prev.stride);
-        if (px + ANCHOR_PX > prev.width) continue; // straddles a row end
-        const dx = x - px;
-        const dy = y - py;
-        if (Math.abs(dx) > this.maxShift || (dx === 0 && dy === 0)) continue;
-        if (hits.length === ANCHOR_MAX_HITS) {
-          ambiguous = true;
-          break;
+    const anchors = pickAnchors(prev, cur, area);
+    if (anchors.length === 0) return [];
+    const byHash = new Map<number, number[]>();
+    const filter = new Uint8Array(ANCHOR_FILTER_SIZE);
+    anchors.forEach((an, i) => {
+      const list = byHash.get(an.hash);
+      if (list) list.push(i);
+      else byHash.set(an.hash, [i]);
+      filter[an.hash & (ANCHOR_FILTER_SIZE - 1)] = 1;
+    });
+    // Moved content comes from where it was, which changed too: search the area plus a margin.
+    const sx1 = Math.max(0, area.x - ANCHOR_MARGIN);
+    const sx2 = Math.min(prev.width, area.x + area.w + ANCHOR_MARGIN);
+    const sy1 = Math.max(0, area.y - ANCHOR_MARGIN);
+    const sy2 = Math.min(prev.height, area.y + area.h + ANCHOR_MARGIN);
+    if (sx2 - sx1 < ANCHOR_PX) return [];
+    const hits: number[][] = anchors.map(() => []);
+    const p = prev.pixels;
+    for (let y = sy1; y < sy2; y++) {
+      const base = y * prev.stride;
+      let h = runHash(p, base + sx1);
+      for (let x = sx1; ; x++) {
+        if (filter[h & (ANCHOR_FILTER_SIZE - 1)]) {
+          const list = byHash.get(h);
+          if (list) {
+            for (const i of list) {
+              const an = anchors[i]!;
+              const hl = hits[i]!;
+              // Keep one hit more than allowed: enough to know the anchor is ambiguous.
+              if (hl.length < (ANCHOR_MAX_HITS + 1) * 2) hl.push(an.x - x, an.y - y);
+            }
+          }
         }
-        hits.push({ dx, dy });
+        if (x + ANCHOR_PX >= sx2) break;
+        h = (Math.imul(h - Math.imul(p[base + x]!, ROLL_TOP), ROLL_BASE) + p[base + x + ANCHOR_PX]!) | 0;
       }
-      if (ambiguous) continue;
-      for (const c of hits) {
-        const key = (c.dx + 0x8000) * 0x10000 + (c.dy + 0x8000);
+    }
+    const votes = new Map<number, { c: Candidate; n: number }>();
+    for (const hl of hits) {
+      if (hl.length === 0 || hl.length > ANCHOR_MAX_HITS * 2) continue; // (dx, dy) pairs; too many = ambiguous
+      for (let k = 0; k < hl.length; k += 2) {
+        const dx = hl[k]!;
+        const dy = hl[k + 1]!;
+        if (dx === 0 && dy === 0) continue;
+        const key = (dx + 0x8000) * 0x10000 + (dy + 0x8000);
         const v = votes.get(key);
         if (v) v.n++;
-        else votes.set(key, { c, n: 1 });
+        else votes.set(key, { c: { dx, dy }, n: 1 });
       }
     }
     return [...votes.values()]
@@ -360,76 +383,49 @@ export class MotionDetector {
   }
 }
 
-/** Rows hashed over every `step`-th pixel of the span (all pixels when `step` is null). */
-function hashSampledRows(
-  frame: PixelBuffer,
-  x1: number,
-  x2: number,
-  y1: number,
-  y2: number,
-  step: number | null,
-  out: Int32Array,
-  flat: Uint8Array,
-): void {
-  if (step === null) {
-    hashRows(frame, x1, x2, y1, y2, out, flat);
-    return;
-  }
-  const p = frame.pixels;
-  for (let y = y1; y < y2; y++) {
-    const base = y * frame.stride;
-    const first = p[base + x1]!;
-    let h = 0x811c9dc5 | 0;
-    let isFlat = 1;
-    for (let i = base + x1, end = base + x2; i < end; i += step) {
-      const v = p[i]!;
-      if (v !== first) isFlat = 0;
-      h = Math.imul(h ^ v, 0x01000193);
-    }
-    out[y - y1] = (h ^ (h >>> 15)) | 0;
-    flat[y - y1] = isFlat;
-  }
+/** Polynomial hash of the `ANCHOR_PX` pixels from index `i`, the form the rolling update keeps. */
+function runHash(p: Uint32Array, i: number): number {
+  let h = 0;
+  for (let t = 0; t < ANCHOR_PX; t++) h = (Math.imul(h, ROLL_BASE) + p[i + t]!) | 0;
+  return h;
+}
+
+interface Anchor {
+  x: number;
+  y: number;
+  hash: number;
 }
 
 /**
- * A start column for an anchor run in row `y`: not flat and different from the old frame in
- * place (so it is moved content, not a static background). Scans from a row-dependent offset
- * so anchors spread across the width. -1 if none.
+ * Anchor runs on a grid over `area`: in each cell the first run (scanning right in half-run
+ * steps) that is not flat and differs from the old frame in place, i.e. content that moved or
+ * appeared, not static background. Cells without one contribute nothing.
  */
-function findAnchor(prev: PixelBuffer, cur: PixelBuffer, area: Rect, y: number, k: number): number {
-  const last = area.x + area.w - ANCHOR_PX;
-  const span = last - area.x + 1;
-  const stepPx = ANCHOR_PX / 2;
-  const positions = Math.ceil(span / stepPx);
-  const start = Math.floor((k * positions) / ANCHOR_ROWS);
+function pickAnchors(prev: PixelBuffer, cur: PixelBuffer, area: Rect): Anchor[] {
+  const out: Anchor[] = [];
   const cp = cur.pixels;
-  for (let j = 0; j < positions; j++) {
-    const x = Math.min(last, area.x + ((start + j) % positions) * stepPx);
-    const c = (y * cur.stride + x) * 4;
-    const p = (y * prev.stride + x) * 4;
-    if (cur.data.compare(prev.data, p, p + ANCHOR_PX * 4, c, c + ANCHOR_PX * 4) === 0) continue;
-    // At least three distinct colours: one- or two-colour runs (text on a plain background)
-    // recur everywhere and would only produce ambiguous hits.
-    const base = y * cur.stride + x;
-    const a = cp[base]!;
-    let b = -1; // pixels are unsigned, so -1 means "no second colour yet"
-    for (let i = 1; i < ANCHOR_PX; i++) {
-      const v = cp[base + i]!;
-      if (v === a || v === b) continue;
-      if (b === -1) b = v;
-      else return x;
+  const last = area.x + area.w - ANCHOR_PX;
+  const cellW = Math.max(ANCHOR_PX, Math.floor(area.w / ANCHOR_COLS));
+  const bytes = ANCHOR_PX * 4;
+  for (let r = 0; r < ANCHOR_ROWS; r++) {
+    const y = area.y + Math.floor(((r + 0.5) * area.h) / ANCHOR_ROWS);
+    for (let c = 0; c < ANCHOR_COLS; c++) {
+      const cx1 = area.x + c * cellW;
+      if (cx1 > last) break;
+      const cx2 = Math.min(last, cx1 + cellW - 1);
+      for (let x = cx1; x <= cx2; x += ANCHOR_PX / 2) {
+        const ci = y * cur.stride + x;
+        const pi = y * prev.stride + x;
+        if (cur.data.compare(prev.data, pi * 4, pi * 4 + bytes, ci * 4, ci * 4 + bytes) === 0) continue;
+        let flat = true;
+        for (let i = 1; i < ANCHOR_PX && flat; i++) if (cp[ci + i] !== cp[ci]) flat = false;
+        if (flat) continue;
+        out.push({ x, y, hash: runHash(cp, ci) });
+        break;
+      }
     }
   }
-  // Fall back to any non-flat changed run.
-  for (let j = 0; j < positions; j++) {
-    const x = Math.min(last, area.x + ((start + j) % positions) * stepPx);
-    const c = (y * cur.stride + x) * 4;
-    const p = (y * prev.stride + x) * 4;
-    if (cur.data.compare(prev.data, p, p + ANCHOR_PX * 4, c, c + ANCHOR_PX * 4) === 0) continue;
-    const base = y * cur.stride + x;
-    for (let i = 1; i < ANCHOR_PX; i++) if (cp[base + i] !== cp[base]) return x;
-  }
-  return -1;
+  return out;
 }
 
 /**
@@ -520,6 +516,13 @@ export function clusterRects(rects: readonly Rect[], gap: number): Rect[] {
     }
   }
   return boxes;
+}
+
+/** `base^n` modulo 2^32, as a signed 32-bit value. */
+function powMod32(base: number, n: number): number {
+  let r = 1;
+  for (let i = 0; i < n; i++) r = Math.imul(r, base);
+  return r;
 }
 
 function clipRect(r: Rect, width: number, height: number): Rect | null {

@@ -33,6 +33,29 @@ Direct server:
   --insecure-no-auth       Allow listening on a non-loopback address without a password.
                            Anyone who can reach the port controls the desktop.
 
+Encryption (TLS):
+  --tls                    Encrypt: the VNC port offers VeNCrypt (security type 19, subtypes
+                           X509Vnc and X509Plain with a password, X509None without one) before
+                           the unencrypted type, and the web viewer and --ws-port serve
+                           https:// and wss://. Without --tls-cert, a self-signed certificate
+                           (ECDSA P-256; CN = host name; SAN = host name, localhost, 127.0.0.1,
+                           ::1) is generated at the first start and reused. Its SHA-256
+                           fingerprint is printed at every start: compare it with what your
+                           viewer shows. TigerVNC: vncviewer -X509CA CERT.pem HOST::PORT.
+                           The anonymous-TLS subtypes (TLSNone/TLSVnc/TLSPlain) are not offered:
+                           they cannot tell your server from a man in the middle.
+  --tls-cert FILE          Use this PEM certificate (chain) instead; implies --tls.
+  --tls-key FILE           Its unencrypted PEM private key (with --tls-cert).
+  --tls-dir DIR            Where the generated certificate is kept (implies --tls). Default
+                           $XDG_STATE_HOME/vnc-runner/tls or ~/.local/state/vnc-runner/tls
+                           (cert.pem, and key.pem with mode 0600).
+  --require-tls            The VNC port accepts only VeNCrypt: no unencrypted RFB (RFB 3.3
+                           viewers are refused). Implies --tls.
+  --vnc-user NAME          User name that X509Plain requires. Without it any user name is
+                           accepted. X509Plain checks the VNC password in full (VNC
+                           authentication only uses its first 8 bytes); a \`vncpasswd -f\` file
+                           stores only those 8 bytes. User name and password are never logged.
+
 Desktop:
   --display :N             Serve this existing X display (no fallback if it does not answer).
   --width N, --height N    Size of the private Xvfb. Default 1920x1080 (16..16384).
@@ -73,7 +96,8 @@ Environment:
   AI_RUNNER_TOKEN          Gateway runner: agent client token (fallback: CLIENT_TOKEN).
 
 Security: without a password, every listener must be on a loopback address (127.0.0.1, ::1,
-localhost) unless --insecure-no-auth is given. Passwords and tokens are never logged.
+localhost) unless --insecure-no-auth is given. Without --tls, everything (screen, keys,
+clipboard) travels unencrypted. Passwords and tokens are never logged.
 
 Examples:
   # Share the current desktop with a local VNC viewer and the browser viewer
@@ -85,6 +109,10 @@ Examples:
   # Reachable from the network, with a password made by TigerVNC's vncpasswd
   vncpasswd -f > ~/.vnc/passwd.bin
   ${program} --listen 0.0.0.0:5900 --password-file ~/.vnc/passwd.bin --no-http
+
+  # Encrypted and reachable from the network: TLS only, certificate generated at first start
+  VNC_PASSWORD=secret ${program} --listen 0.0.0.0:5900 --require-tls --http-port 0.0.0.0:6443
+  vncviewer -X509CA ~/.local/state/vnc-runner/tls/cert.pem -SecurityTypes X509Vnc HOST::5900
 
   # Only a WebSocket for an external noVNC on port 5901, view-only
   VNC_PASSWORD=secret ${program} --ws-port 127.0.0.1:5901 --no-http --view-only

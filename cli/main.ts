@@ -18,6 +18,9 @@ import { listenTcp } from '../server/listeners/tcp-listener.js';
 import { listenWebSocket } from '../server/listeners/ws-listener.js';
 import { listenHttpViewer } from '../server/listeners/http-viewer.js';
 import { parseGatewayArgs, parseRunnerArgs, runGatewayCommand, runRunner } from '../gateway/index.js';
+import type { ServerOptionsInput } from '../server/options.js';
+import { resolveServerTls, type TlsCredentials } from '../server/tls.js';
+import { loadTls } from './tls-setup.js';
 
 type Closer = () => Promise<void>;
 
@@ -43,6 +46,7 @@ async function startDesktopServer(
   opts: ServerCliOptions | RunnerCliOptions,
   log: Logger,
   onFatal: (why: string) => void,
+  extra: Pick<ServerOptionsInput, 'tls' | 'requireTls' | 'plainUsername'> = {},
 ): Promise<{ server: VncServer; display: AcquiredDisplay }> {
   const { desktop, display } = await createDesktop(opts, log, onFatal);
   const server = new VncServer(desktop, {
@@ -52,6 +56,7 @@ async function startDesktopServer(
     framerate: opts.framerate,
     maxCutTextBytes: opts.maxCutTextBytes,
     logger: log.child('rfb'),
+    ...extra,
   });
   server.onFatal = (err) => onFatal(err.message);
   try {
@@ -94,26 +99,41 @@ async function createDesktop(
 }
 
 async function runServer(opts: ServerCliOptions, log: Logger): Promise<number> {
+  // ---- TLS (VeNCrypt on the VNC port, https/wss for the browser listeners) ----
+  let tlsCredentials: TlsCredentials | undefined;
+  const extra: Pick<ServerOptionsInput, 'tls' | 'requireTls' | 'plainUsername'> = {};
+  if (opts.tls) {
+    const loaded = await loadTls(opts.tls, log.child('tls'));
+    const serverTls = resolveServerTls(loaded.credentials); // VNC_ERR_CONFIG (exit 2) for a bad pair
+    tlsCredentials = loaded.credentials;
+    Object.assign(extra, { tls: serverTls, requireTls: opts.requireTls, ...(opts.vncUser !== undefined ? { plainUsername: opts.vncUser } : {}) });
+    if (serverTls.validTo.getTime() < Date.now()) log.warn('the TLS certificate has expired', { certFile: loaded.certFile });
+    console.log(`vnc-runner: TLS certificate ${loaded.certFile}${loaded.generated ? ' (generated now)' : ''}`);
+    console.log(`vnc-runner: TLS certificate SHA-256 fingerprint ${serverTls.fingerprint256}`);
+  }
+  // ---- end TLS ----
   const stop = shutdownSignal();
   let fatal: string | null = null;
   const { server, display } = await startDesktopServer(opts, log, (why) => {
     fatal = why;
     stop.abort('fatal');
-  });
+  }, extra);
   const closers: Closer[] = [];
   const onConnection = server.handleConnection.bind(server);
   try {
     const tcp = await listenTcp({ host: opts.listen.host, port: opts.listen.port, onConnection });
     closers.push(() => tcp.close());
-    console.log(`vnc-runner: VNC server on ${formatHostPort(tcp.address)} (display ${display.display}, ${opts.password ? 'VNC password' : 'no password'})`);
+    const security = `${opts.password ? 'VNC password' : 'no password'}${tlsCredentials ? (opts.requireTls ? ', TLS required' : ', TLS offered') : ''}`;
+    console.log(`vnc-runner: VNC server on ${formatHostPort(tcp.address)} (display ${display.display}, ${security})`);
+    const tlsOption = tlsCredentials ? { tls: tlsCredentials } : {};
     if (opts.http) {
-      const viewer = await listenHttpViewer({ host: opts.http.host, port: opts.http.port, onConnection, logger: log.child('http'), allowedOrigins: opts.allowOrigins });
+      const viewer = await listenHttpViewer({ host: opts.http.host, port: opts.http.port, onConnection, logger: log.child('http'), allowedOrigins: opts.allowOrigins, ...tlsOption });
       closers.push(() => viewer.close());
       console.log(`vnc-runner: web viewer at ${viewer.url}`);
     }
     if (opts.ws) {
-      const origins = opts.allowOrigins === '*' ? '*' : [...opts.allowOrigins, ...(opts.http ? httpOrigins(opts.http) : [])];
-      const ws = await listenWebSocket({ host: opts.ws.host, port: opts.ws.port, onConnection, logger: log.child('ws'), allowedOrigins: origins });
+      const origins = opts.allowOrigins === '*' ? '*' : [...opts.allowOrigins, ...(opts.http ? httpOrigins(opts.http, tlsCredentials ? 'https' : 'http') : [])];
+      const ws = await listenWebSocket({ host: opts.ws.host, port: opts.ws.port, onConnection, logger: log.child('ws'), allowedOrigins: origins, ...tlsOption });
       closers.push(() => ws.close());
       console.log(`vnc-runner: WebSocket listener on ${formatHostPort(ws.address)}`);
     }
@@ -174,9 +194,9 @@ function formatHostPort(a: { host: string; port: number }): string {
   return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
 
-function httpOrigins(a: { host: string; port: number }): string[] {
+function httpOrigins(a: { host: string; port: number }, scheme: 'http' | 'https'): string[] {
   const hosts = a.host === '127.0.0.1' || a.host === '::1' || a.host === 'localhost' ? ['127.0.0.1', 'localhost', '[::1]'] : [a.host.includes(':') ? `[${a.host}]` : a.host];
-  return hosts.map((h) => `http://${h}:${a.port}`);
+  return hosts.map((h) => `${scheme}://${h}:${a.port}`);
 }
 
 export async function main(argv: readonly string[]): Promise<number> {

@@ -13,7 +13,8 @@
  * (password, capability token, HMAC key, client token) are `Secret`s, so printing or
  * JSON-serialising the options never shows them.
  */
-import { hostname } from 'node:os';
+import { homedir, hostname } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
 import type { LogLevel } from '../core/log.js';
 import { type FlagSpec, type ParsedArgv, tokenizeArgv, UsageError } from './argv.js';
 import { formatListenAddress, isLoopbackHost, type ListenAddress, parseListenAddress } from './listen-address.js';
@@ -72,7 +73,25 @@ export interface ServerCliOptions extends CommonCliOptions {
    * listeners, or `'*'`. Default none; main should add the built-in viewer's origin for `ws`.
    */
   readonly allowOrigins: readonly string[] | '*';
+  /**
+   * TLS: VeNCrypt (X509 subtypes) on the VNC port, https/wss for the viewer and WebSocket
+   * listeners. Absent: no TLS. Set by `--tls`, `--tls-cert`/`--tls-key`, `--tls-dir` or
+   * `--require-tls`.
+   */
+  readonly tls?: TlsSource;
+  /** `--require-tls`: the VNC port accepts only VeNCrypt (TLS). */
+  readonly requireTls: boolean;
+  /** `--vnc-user`: the user name VeNCrypt X509Plain requires (else any name is accepted). */
+  readonly vncUser?: string;
 }
+
+/**
+ * Where the TLS key and certificate come from (cli/tls-setup.ts loads them): given files, or a
+ * self-signed pair generated at the first start in `dir` and reused afterwards.
+ */
+export type TlsSource =
+  | { readonly kind: 'files'; readonly certFile: string; readonly keyFile: string }
+  | { readonly kind: 'generated'; readonly dir: string };
 
 /** What the gateway runner needs (consumed by gateway/). */
 export interface RunnerGatewayOptions {
@@ -146,6 +165,12 @@ const SERVER_FLAGS = {
   'password-file': 'value',
   'insecure-no-auth': 'switch',
   'allow-origin': 'value',
+  tls: 'switch',
+  'tls-cert': 'value',
+  'tls-key': 'value',
+  'tls-dir': 'value',
+  'require-tls': 'switch',
+  'vnc-user': 'value',
 } as const satisfies FlagSpec;
 
 const RUNNER_FLAGS = {
@@ -334,6 +359,17 @@ function parseServer(flags: Flags, env: Env, warnings: string[]): ServerPart {
   }
   if (password !== undefined && insecureNoAuth) warnings.push('--insecure-no-auth has no effect when a password is set');
 
+  const tls = parseTls(flags, env);
+  const requireTls = flags.has('require-tls');
+  const vncUser = flags.text('vnc-user', 256);
+  if (vncUser !== undefined && (tls === undefined || password === undefined)) {
+    throw new UsageError('--vnc-user is the user name of VeNCrypt X509Plain: it needs TLS (--tls) and a password');
+  }
+  if (tls === undefined && password !== undefined) {
+    const exposed = listeners.find(([, addr]) => !isLoopbackHost(addr.host));
+    if (exposed) warnings.push(`${exposed[0]} ${formatListenAddress(exposed[1])} is reachable from other machines without TLS: the screen and keystrokes travel unencrypted (see --tls)`);
+  }
+
   return {
     listen,
     allowOrigins: parseAllowOrigins(flags.str('allow-origin')),
@@ -342,7 +378,39 @@ function parseServer(flags: Flags, env: Env, warnings: string[]): ServerPart {
     ...(password === undefined ? {} : { password }),
     ...(viewOnlyPassword === undefined ? {} : { viewOnlyPassword }),
     insecureNoAuth,
+    ...(tls === undefined ? {} : { tls }),
+    requireTls,
+    ...(vncUser === undefined ? {} : { vncUser }),
   };
+}
+
+/**
+ * Default home of the generated certificate: `$XDG_STATE_HOME/vnc-runner/tls`, else
+ * `~/.local/state/vnc-runner/tls` (XDG Base Directory: state that should persist across
+ * restarts but is not configuration). A relative XDG_STATE_HOME is invalid and ignored.
+ */
+export function defaultTlsDir(env: Env): string {
+  const xdg = env['XDG_STATE_HOME'];
+  if (xdg && isAbsolute(xdg)) return join(xdg, 'vnc-runner', 'tls');
+  const home = env['HOME'] || homedir();
+  return join(home, '.local', 'state', 'vnc-runner', 'tls');
+}
+
+function parseTls(flags: Flags, env: Env): TlsSource | undefined {
+  const certFile = flags.str('tls-cert');
+  const keyFile = flags.str('tls-key');
+  const dir = flags.str('tls-dir');
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  if (certFile !== undefined && keyFile !== undefined) {
+    if (certFile === '' || keyFile === '') throw new UsageError('--tls-cert and --tls-key must not be empty');
+    if (dir !== undefined) throw new UsageError('--tls-dir holds a generated certificate; it cannot be combined with --tls-cert/--tls-key');
+    return { kind: 'files', certFile: resolve(certFile), keyFile: resolve(keyFile) };
+  }
+  if (dir === '') throw new UsageError('--tls-dir must not be empty');
+  if (dir !== undefined || flags.has('tls') || flags.has('require-tls')) {
+    return { kind: 'generated', dir: resolve(dir ?? defaultTlsDir(env)) };
+  }
+  return undefined;
 }
 
 function parseAllowOrigins(text: string | undefined): readonly string[] | '*' {

@@ -16,7 +16,7 @@ import { listenTcp } from '../server/listeners/tcp-listener.js';
 import type { Session } from '../server/session.js';
 import { resolveClientMessageOptions } from '../server/protocol/client-messages.js';
 import { SyntheticDesktop } from '../test/helpers/synthetic-desktop.js';
-import { fetchFullFrame } from './good-client.js';
+import { fetchFullFrame } from './probe-client.js';
 import { InputGenerator, inputSeed } from './inputs.js';
 import { randomSplit, Rng } from './random.js';
 import { runProtocolTarget, TargetCrash } from './protocol-target.js';

@@ -329,6 +329,9 @@ class Runner {
 
     this.tunnel = tunnel;
     this.streamState = 'streaming';
+    // Our own listener, so a tunnel error can never be an unhandled 'error' event (which would
+    // kill the process) whatever the RFB side does with the stream.
+    tunnel.on('error', (err: Error) => this.log.debug('tunnel error', { error: err.message }));
     this.out('vnc-runner: stream up');
     const closed = new Promise<void>((resolve) => tunnel.once('close', () => resolve()));
     const acked = this.ackOrRelease(commandId, { result: 'VNC streaming started', error: null });
@@ -419,8 +422,9 @@ class Runner {
       reason: this.stopReason,
     };
     if (this.exitCode !== RunnerExit.Ok) await this.event('error', this.stopReason);
-    // One attempt under the request timeout: shutting down must not hang on a dead gateway.
-    await this.event('marker', JSON.stringify(finished));
+    // One attempt, at most 3 s: shutting down must not hang on a dead gateway (orchestrators
+    // follow SIGTERM with SIGKILL after a couple of seconds).
+    await Promise.race([this.event('marker', JSON.stringify(finished)), sleep(3_000)]);
     this.out(`vnc-runner: stopped exit=${this.exitCode}`);
     return this.exitCode;
   }

@@ -98,7 +98,11 @@ export function openTunnel(opts: TunnelOptions): Promise<WebSocketDuplex> {
   });
 }
 
-/** Adapts an open `ws` WebSocket to a byte-stream Duplex. */
+/**
+ * Adapts an open `ws` WebSocket to a byte-stream Duplex. `'close'` is the reliable signal that
+ * the tunnel is gone (emitted at most ~1 s after the WebSocket closed, read or not); `closeInfo`
+ * then says why.
+ */
 export class WebSocketDuplex extends Duplex {
   private readonly maxOut: number;
   private pingTimer: NodeJS.Timeout | undefined;
@@ -121,8 +125,12 @@ export class WebSocketDuplex extends Duplex {
       this.stopKeepAlive();
       this.closeInfo = { code, reason: reason.toString('utf8').slice(0, 123) };
       this.push(null);
-      // Nothing can be written any more; end our writable side so 'close' follows.
+      // Nothing can be written any more; end our writable side so 'close' follows. A reader that
+      // stopped reading would never see 'end', so 'close' is guaranteed by a delayed destroy.
       if (!this.writableEnded) this.end();
+      setTimeout(() => {
+        if (!this.destroyed) this.destroy();
+      }, 1_000).unref();
     });
     const pingEvery = opts.pingIntervalMs ?? 30_000;
     const pongWithin = opts.pongTimeoutMs ?? 10_000;

@@ -5,6 +5,7 @@
 import { ErrorCode, VncError } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/log.js';
 import { resolveServerTls, type ServerTls, type TlsCredentials } from './tls.js';
+import type { AuthThrottleOptions } from './auth-throttle.js';
 
 export interface ServerOptions {
   /** VNC-auth password (first 8 bytes used). Absent: security type None. */
@@ -29,6 +30,11 @@ export interface ServerOptions {
   desktopName?: string;
   /** Stop encoding for a client while this many bytes are still queued to it. Default 256 KiB. */
   maxQueuedBytes: number;
+  /**
+   * Per-address auth-failure throttle (auth-throttle.ts). `baseDelayMs` defaults to
+   * `authFailureDelayMs`; the rest to the throttle's defaults (block after 10 for 60 s).
+   */
+  authThrottle?: Readonly<Partial<AuthThrottleOptions>>;
   /**
    * TLS identity. When set, TCP clients are offered VeNCrypt (X509 subtypes) first, before the
    * unencrypted types. WebSocket and tunnel connections never get VeNCrypt: their transport
@@ -73,6 +79,7 @@ export function resolveServerOptions(input: ServerOptionsInput = {}): ServerOpti
     }
     o.plainUsername = input.plainUsername;
   }
+  if (input.authThrottle !== undefined) o.authThrottle = Object.freeze({ ...input.authThrottle });
   if (input.password !== undefined) o.password = input.password;
   if (input.viewOnlyPassword !== undefined) o.viewOnlyPassword = input.viewOnlyPassword;
   if (input.desktopName !== undefined) o.desktopName = input.desktopName;

@@ -123,6 +123,8 @@ export class Session {
   /** Bytes written to this client, for stats and benchmarks. */
   bytesSent = 0;
   updatesSent = 0;
+  /** Bytes of replies to client requests written but not yet flushed (see `writeReply`). */
+  private unreadReplyBytes = 0;
 
   /** The connection; replaced by its TLS layer once VeNCrypt starts TLS (`rawStream` keeps the original). */
   private stream: Duplex;
@@ -193,6 +195,13 @@ export class Session {
   }
 
   private pumpHandshake(): void {
+    const hs = this.handshake.stateName;
+    if ((hs === 'vnc-auth' || hs === 'plain-auth') && this.queue.available > 0 && this.host.authThrottle.blockedFor(this.info.remoteAddress) > 0) {
+      // Connections opened in parallel all got a challenge before the address was blocked;
+      // without this check each of them could still try a password (parallel guessing).
+      this.close('too many authentication failures from this address; credentials not checked', 'warn');
+      return;
+    }
     const step = this.handshake.receive(this.queue);
     if (step.status === 'pending') {
       this.write(step.send);
@@ -204,6 +213,8 @@ export class Session {
     }
     if (step.status === 'failed') {
       this.state = 'init'; // ignore further bytes while the reply is delayed
+      // ...and stop reading them: else a client could make us buffer without bound meanwhile.
+      this.stream.pause();
       const delay = step.delayReply ? this.host.authThrottle.recordFailure(this.info.remoteAddress) : 0;
       this.log.warn('handshake failed', { code: step.error.code, reason: step.error.message, delayMs: delay });
       const reply = () => {
@@ -216,6 +227,9 @@ export class Session {
     }
     this.write(step.send);
     this.state = 'init';
+    // Pipelined messages wait in the socket (TCP backpressure) until the desktop is up, rather
+    // than in our queue, which nothing bounds before the decoder runs.
+    this.stream.pause();
     void this.finishInit(step.result);
   }
 
@@ -278,6 +292,7 @@ export class Session {
       viewOnly: this.viewOnly,
     });
     this.host.sessionReady(this, result.shared);
+    this.stream.resume();
     this.guard(() => this.pump());
   }
 
@@ -334,7 +349,7 @@ export class Session {
       case 'ClientFence':
         if ((msg.flags >>> 0) & FenceFlag.Request) {
           // Answer fence requests with the flags we understand (rfbproto "ClientFence").
-          this.write(encodeServerFence((msg.flags & FENCE_SUPPORTED_FLAGS) >>> 0, msg.payload));
+          this.writeReply(encodeServerFence((msg.flags & FENCE_SUPPORTED_FLAGS) >>> 0, msg.payload));
         } else if (this.congestion.pong(msg.payload)) {
           this.trySend(); // the window may have opened
         }
@@ -385,7 +400,7 @@ export class Session {
     if (!enable) {
       this.continuous = false;
       this.updates.requested.clear();
-      this.write(encodeEndOfContinuousUpdates());
+      this.writeReply(encodeEndOfContinuousUpdates());
       return;
     }
     const fb = this.host.desktop.framebuffer;
@@ -421,16 +436,16 @@ export class Session {
     switch (m.kind) {
       case 'ClipboardNotify':
         // The client has new text: ask for it.
-        if (!this.viewOnly) this.write(encodeServerClipboardRequest());
+        if (!this.viewOnly) this.writeReply(encodeServerClipboardRequest());
         return;
       case 'ClipboardProvide':
         if (!this.viewOnly && typeof m.text === "string") this.host.desktop.setClipboard(m.text);
         return;
       case 'ClipboardRequest':
-        if (this.clipboardText !== null) this.write(encodeServerClipboardProvide(this.clipboardText));
+        if (this.clipboardText !== null) this.writeReply(encodeServerClipboardProvide(this.clipboardText));
         return;
       case 'ClipboardPeek':
-        this.write(encodeServerClipboardNotify(this.clipboardText !== null));
+        this.writeReply(encodeServerClipboardNotify(this.clipboardText !== null));
         return;
       case 'ClipboardCaps':
         return;
@@ -666,11 +681,27 @@ export class Session {
     this.lossy.addRegion(moved);
   }
 
-  private write(b: Buffer): void {
+  private write(b: Buffer, onFlushed?: () => void): void {
     if (this.state === 'closed' || b.length === 0) return;
     this.bytesSent += b.length;
     this.congestion.sent(b.length);
-    this.stream.write(b);
+    this.stream.write(b, onFlushed);
+  }
+
+  /**
+   * Writes the answer to a client's request (fence, clipboard, EndOfContinuousUpdates). Updates
+   * are paced by congestion control, but these are not: a client that sends requests and never
+   * reads would make us queue replies without bound (a 16-byte ClipboardRequest can ask for a
+   * 1 MiB ClipboardProvide). Replies not yet flushed to the socket are counted, and a client
+   * with more than `maxQueuedBytes + maxCutTextBytes` of them unread is dropped.
+   */
+  private writeReply(b: Buffer): void {
+    const o = this.host.options;
+    if (this.unreadReplyBytes > o.maxQueuedBytes + o.maxCutTextBytes) {
+      throw new VncError(ErrorCode.TooLarge, `client does not read the replies to its requests (${this.unreadReplyBytes} bytes unread)`);
+    }
+    this.unreadReplyBytes += b.length;
+    this.write(b, () => (this.unreadReplyBytes -= b.length));
   }
 
   // ---------------------------------------------------------------- errors and close

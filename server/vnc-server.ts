@@ -39,6 +39,7 @@ export class VncServer implements SessionHost {
     this.authThrottle = new AuthThrottle({
       baseDelayMs: this.options.authFailureDelayMs,
       maxDelayMs: Math.max(16_000, this.options.authFailureDelayMs),
+      ...this.options.authThrottle,
     });
     this.clock = new FrameClock({
       framerate: this.options.framerate,

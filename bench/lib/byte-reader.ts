@@ -3,7 +3,7 @@
  * can be skipped chunk by chunk without ever being assembled (a Raw 1080p frame is 8 MB and the
  * benchmark only needs to know when its last byte arrived).
  */
-import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import { ErrorCode, VncError } from '../../core/errors.js';
 
 export class ByteReader {
@@ -15,7 +15,8 @@ export class ByteReader {
   /** Total bytes received so far. */
   received = 0;
 
-  constructor(socket: Socket) {
+  /** `source` is a socket (or any readable byte stream, e.g. in tests). */
+  constructor(socket: Readable) {
     socket.on('data', (c: Buffer) => {
       this.chunks.push(c);
       this.length += c.length;

@@ -28,6 +28,8 @@ export interface ServerRigOptions {
   viewOnly?: boolean;
   /** Also serve the built-in web viewer (+ WebSocket on /websockify). Default false. */
   http?: boolean;
+  /** Web origins besides same-origin allowed to open the viewer's WebSocket (e.g. a test page server). */
+  allowedOrigins?: readonly string[] | '*';
   /**
    * Other server options. `authFailureDelayMs` defaults to 0 here so wrong-password tests do
    * not wait for the production delay.
@@ -94,7 +96,14 @@ export async function startServerRig(options: ServerRigOptions): Promise<ServerR
     const onConnection = server.handleConnection.bind(server);
     tcp = await listenTcp({ host: '127.0.0.1', port: 0, onConnection });
     if (options.http) {
-      viewer = await listenHttpViewer({ host: '127.0.0.1', port: 0, onConnection, logger: logger.child('http'), pingIntervalMs: 0 });
+      viewer = await listenHttpViewer({
+        host: '127.0.0.1',
+        port: 0,
+        onConnection,
+        logger: logger.child('http'),
+        pingIntervalMs: 0,
+        ...(options.allowedOrigins !== undefined ? { allowedOrigins: options.allowedOrigins } : {}),
+      });
     }
   } catch (err) {
     await close().catch(() => {});
