@@ -9,10 +9,12 @@
  *    would drag static neighbours such as wallpaper into every row fingerprint);
  * 2. gather candidate deltas, cheapest first: the deltas of the last few detections (a drag or
  *    scroll repeats its step), caller hints, vertical shifts voted by row hashes (rows of the
- *    new frame looked up among rows of the old one), and, only if those explain little,
- *    2-D shifts found by searching the old frame for a few distinctive pixel runs of the new
- *    one (native `Buffer.indexOf`);
- * 3. for each candidate, the largest rectangle whose rows match exactly under that shift;
+ *    new frame looked up among rows of the old one), and, only if none of those explains
+ *    nearly the whole area, 2-D shifts found by looking for a few distinctive pixel runs of
+ *    the new frame in the old one (one rolling-hash pass for all of them);
+ * 3. for each candidate, the largest rectangle whose rows match exactly under that shift; the
+ *    first that covers ≥ 90 % of the changed area wins, otherwise the one that explains the
+ *    most changed pixels (a shift also "matches" where both frames are flat);
  * 4. **verify** the winner byte for byte (`verifyCopy`, memcmp per row). Nothing unverified is
  *    ever returned, so a hash collision or a heuristic mistake costs time, never a wrong pixel.
  *
@@ -40,13 +42,21 @@ export interface MotionDetectorOptions {
   minCopyArea?: number;
   /** Largest |dx| and |dy| searched. Default 512. */
   maxShift?: number;
-  /** Time budget per `detect` call (ms); candidates are not started beyond it. Default 12. */
+  /**
+   * Budget per `detect` call (ms of the `now` clock); no candidate or cluster is started beyond
+   * it, and what was not searched is plain damage. Default 20.
+   */
   budgetMs?: number;
   /** Clusters searched per call, largest first. Default 4. */
   maxClusters?: number;
   /** Recent deltas tried first. Default 4. */
   recentDeltas?: number;
-  /** Clock for the budget (tests). Default `performance.now`. */
+  /**
+   * Clock for the budget, in ms. Default: this process's CPU time (`process.cpuUsage`), because
+   * the budget bounds the CPU we spend; wall time would also count the time other processes
+   * hold the cores, and then a busy machine would lose motion detection exactly when
+   * bandwidth and CPU matter most.
+   */
   now?: () => number;
 }
 
@@ -58,17 +68,22 @@ export interface MotionStats {
   copiesFound: number;
   /** Calls that stopped early because the time budget ran out. */
   budgetExhausted: number;
-  /** Duration of the last call (ms). */
+  /** Duration of the last call (ms, by the budget clock). */
   lastMs: number;
 }
 
 /** Length of the pixel runs used as anchors for 2-D search. */
 const ANCHOR_PX = 32;
 /** Anchors are picked on a grid of this many rows and columns over the changed area. */
-const ANCHOR_ROWS = 8;
-const ANCHOR_COLS = 4;
-/** An anchor found more often than this in the old frame is not distinctive; its votes are dropped. */
-const ANCHOR_MAX_HITS = 6;
+const ANCHOR_ROWS = 12;
+const ANCHOR_COLS = 6;
+/**
+ * An anchor found more often than this in the old frame says nothing; below it, each of its
+ * hits gets 1/hits of a vote. One scanline of text is rarely unique (the same glyph slice
+ * recurs on every line and in adjacent rows), but the true shift is among the hits of almost
+ * every anchor, so it wins the vote while the coincidences scatter.
+ */
+const ANCHOR_MAX_HITS = 48;
 /** Margin (px) around the changed area searched in the old frame. */
 const ANCHOR_MARGIN = 64;
 /** Size of the bit filter in front of the anchor map (power of two). */
@@ -82,8 +97,11 @@ const ROW_MATCHES_MAX = 8;
 const VOTED_CANDIDATES = 3;
 /** A candidate covering this much of the changed area ends the search for the cluster. */
 const GOOD_COVERAGE = 0.9;
-/** Below this coverage after the cheap candidates, the 2-D anchor search runs. */
-const SEARCH_MORE_COVERAGE = 0.5;
+/**
+ * The same for a delta seen in the last detections or hinted: a drag repeats its step, and a
+ * window moved by (dx, dy) covers only w·h / ((w+|dx|)·(h+|dy|)) of the changed area.
+ */
+const GOOD_COVERAGE_REPEATED = 0.6;
 /** Hash about this many sampled pixels per row: enough to tell rows apart, verification does the rest. */
 const HASH_SAMPLES_PER_ROW = 256;
 /** Rows of the new frame that vote, at most (evenly spaced); the old frame's rows are all hashed. */
@@ -118,10 +136,10 @@ export class MotionDetector {
     this.minArea = opts.minArea ?? 16384;
     this.minCopyArea = opts.minCopyArea ?? 4096;
     this.maxShift = opts.maxShift ?? 512;
-    this.budgetMs = opts.budgetMs ?? 12;
+    this.budgetMs = opts.budgetMs ?? 20;
     this.maxClusters = opts.maxClusters ?? 4;
     this.recentMax = opts.recentDeltas ?? 4;
-    this.now = opts.now ?? (() => performance.now());
+    this.now = opts.now ?? processCpuMs;
   }
 
   /**
@@ -178,28 +196,43 @@ export class MotionDetector {
     const area = changedBounds(prev, cur, cluster);
     if (!area || area.w * area.h < this.minCopyArea) return null;
     const tried = new Set<number>();
-    let best: FrameCopy | null = null;
+    const found: FrameCopy[] = [];
     const areaPx = area.w * area.h;
-    const coverage = (): number => (best ? (best.dest.w * best.dest.h) / areaPx : 0);
-    /** Returns true when the search for this cluster should stop. */
-    const tryAll = (cands: readonly Candidate[]): boolean => {
+    /** Returns a copy that explains (nearly) the whole changed area, which ends the search. */
+    const tryAll = (cands: readonly Candidate[], goodCoverage = GOOD_COVERAGE): FrameCopy | null => {
       for (const c of cands) {
         if (c.dx === 0 && c.dy === 0) continue;
         if (Math.abs(c.dx) > this.maxShift || Math.abs(c.dy) > this.maxShift) continue;
         const key = (c.dx + 0x8000) * 0x10000 + (c.dy + 0x8000);
         if (tried.has(key)) continue;
         tried.add(key);
-        if (this.overBudget()) return true;
+        if (this.overBudget()) return null;
         this.stats.candidatesTried++;
-        const found = this.bestRectFor(prev, cur, area, c.dx, c.dy);
-        if (found && (!best || found.dest.w * found.dest.h > best.dest.w * best.dest.h)) best = found;
-        if (coverage() >= GOOD_COVERAGE) return true;
+        const copy = this.bestRectFor(prev, cur, area, c.dx, c.dy);
+        if (!copy) continue;
+        if (copy.dest.w * copy.dest.h >= goodCoverage * areaPx) return copy;
+        found.push(copy);
       }
-      return false;
+      return null;
     };
-    if (tryAll(this.recent) || tryAll(hints)) return best;
-    if (tryAll(this.verticalCandidates(prev, cur, area))) return best;
-    if (coverage() < SEARCH_MORE_COVERAGE && !this.overBudget()) tryAll(this.anchorCandidates(prev, cur, area));
+    const good =
+      tryAll(this.recent, GOOD_COVERAGE_REPEATED) ??
+      tryAll(hints, GOOD_COVERAGE_REPEATED) ??
+      tryAll(this.verticalCandidates(prev, cur, area)) ??
+      (this.overBudget() ? null : tryAll(this.anchorCandidates(prev, cur, area)));
+    if (good) return good;
+    if (found.length <= 1) return found[0] ?? null;
+    // Several partial answers: a shift can also "match" where both frames are flat, so the
+    // winner is the copy that explains the most pixels that really changed, not the largest.
+    let best = found[0]!;
+    let bestScore = -1;
+    for (const c of found) {
+      const score = changedPixels(prev, cur, c.dest);
+      if (score > bestScore) {
+        best = c;
+        bestScore = score;
+      }
+    }
     return best;
   }
 
@@ -242,10 +275,9 @@ export class MotionDetector {
   }
 
   /**
-   * 2-D shifts: distinctive changed pixel runs of `cur` (anchors, spread over the area) are
-   * looked for in `prev` around the area with a rolling hash over every position, all anchors
-   * at once; each hit votes for a delta. An anchor found in too many places (text on a plain
-   * background repeats) is not evidence and its hits are dropped.
+   * 2-D shifts: changed pixel runs of `cur` (anchors, spread over the area) are looked for in
+   * `prev` around the area with a rolling hash over every position, all anchors at once; each
+   * hit votes for its delta, weighted by how ambiguous its anchor is.
    */
   private anchorCandidates(prev: PixelBuffer, cur: PixelBuffer, area: Rect): Candidate[] {
     if (area.w < ANCHOR_PX) return [];
@@ -288,15 +320,16 @@ export class MotionDetector {
     }
     const votes = new Map<number, { c: Candidate; n: number }>();
     for (const hl of hits) {
-      if (hl.length === 0 || hl.length > ANCHOR_MAX_HITS * 2) continue; // (dx, dy) pairs; too many = ambiguous
+      if (hl.length === 0 || hl.length > ANCHOR_MAX_HITS * 2) continue; // (dx, dy) pairs; too many = no evidence
+      const weight = 2 / hl.length;
       for (let k = 0; k < hl.length; k += 2) {
         const dx = hl[k]!;
         const dy = hl[k + 1]!;
         if (dx === 0 && dy === 0) continue;
         const key = (dx + 0x8000) * 0x10000 + (dy + 0x8000);
         const v = votes.get(key);
-        if (v) v.n++;
-        else votes.set(key, { c: { dx, dy }, n: 1 });
+        if (v) v.n += weight;
+        else votes.set(key, { c: { dx, dy }, n: weight });
       }
     }
     return [...votes.values()]
@@ -369,7 +402,7 @@ export class MotionDetector {
       if (cur.data.compare(prev.data, p, p + rb, o, o + rb) !== 0) changedRows++;
     }
     if (changedRows * 4 < rect.h) return null;
-    const copy: FrameCopy = { dest: rect, dx, dy };
+    const copy: FrameCopy = { dest: growCopy(prev, cur, rect, dx, dy), dx, dy };
     // The rows were compared above already; this independent memcmp pass is the contract.
     return verifyCopy(prev, cur, copy) ? copy : null;
   }
@@ -454,6 +487,56 @@ function largestRect(L: Int32Array, R: Int32Array, n: number, y0: number): Rect 
 }
 
 /**
+ * Extends a matching rectangle beyond the searched area as long as whole rows and columns
+ * still match under the shift. A terminal whose lines share a prefix changes only in a few
+ * column strips; the scroll still moves the whole text area, and one copy over all of it
+ * leaves nothing to send for the unchanged-looking strips in between.
+ */
+function growCopy(prev: PixelBuffer, cur: PixelBuffer, r: Rect, dx: number, dy: number): Rect {
+  let { x, y, w, h } = r;
+  const W = cur.width;
+  const H = cur.height;
+  const rowMatches = (yy: number): boolean => {
+    const c = (yy * cur.stride + x) * 4;
+    const p = ((yy - dy) * prev.stride + x - dx) * 4;
+    return cur.data.compare(prev.data, p, p + w * 4, c, c + w * 4) === 0;
+  };
+  const colMatches = (xx: number): boolean => {
+    for (let yy = y; yy < y + h; yy++) if (cur.pixels[yy * cur.stride + xx] !== prev.pixels[(yy - dy) * prev.stride + xx - dx]) return false;
+    return true;
+  };
+  const growRows = (): void => {
+    while (y > 0 && y - 1 - dy >= 0 && y - 1 - dy < H && rowMatches(y - 1)) {
+      y--;
+      h++;
+    }
+    while (y + h < H && y + h - dy >= 0 && y + h - dy < H && rowMatches(y + h)) h++;
+  };
+  growRows();
+  const w0 = w;
+  while (x > 0 && x - 1 - dx >= 0 && x - 1 - dx < W && colMatches(x - 1)) {
+    x--;
+    w++;
+  }
+  while (x + w < W && x + w - dx >= 0 && x + w - dx < W && colMatches(x + w)) w++;
+  if (w !== w0) growRows();
+  return { x, y, w, h };
+}
+
+/** Pixels of `r` that differ between `prev` and `cur` in place (memcmp skips equal rows). */
+function changedPixels(prev: PixelBuffer, cur: PixelBuffer, r: Rect): number {
+  let n = 0;
+  const bytes = r.w * 4;
+  for (let y = r.y; y < r.y + r.h; y++) {
+    const c = y * cur.stride + r.x;
+    const p = y * prev.stride + r.x;
+    if (cur.data.compare(prev.data, p * 4, p * 4 + bytes, c * 4, c * 4 + bytes) === 0) continue;
+    for (let i = 0; i < r.w; i++) if (cur.pixels[c + i] !== prev.pixels[p + i]) n++;
+  }
+  return n;
+}
+
+/**
  * The bounding box of the pixels that differ between `prev` and `cur` inside `area`, or null.
  * One memcmp per row finds the changed rows; columns are trimmed from both ends, only scanning
  * pixels outside the box found so far.
@@ -516,6 +599,11 @@ export function clusterRects(rects: readonly Rect[], gap: number): Rect[] {
     }
   }
   return boxes;
+}
+
+function processCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 /** `base^n` modulo 2^32, as a signed 32-bit value. */

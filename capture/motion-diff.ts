@@ -7,12 +7,13 @@
  * dirty tiles are compared again. What still differs is exactly what the copies do not explain
  * (the strip a scroll exposes, the area a moved window uncovered), so the result satisfies:
  * `prev` + copies (in any order) + `cur` pixels of `changed` == `cur`, pixel for pixel, inside
- * the compared tiles.
+ * the compared tiles. When there are copies, the changed rectangles are trimmed to the exact
+ * differing pixels (no longer tile-aligned).
  */
 import type { Rect } from '../core/geometry.js';
 import type { PixelBuffer } from '../core/pixel-buffer.js';
 import { applyCopy, type FrameCopy } from './frame-copy.js';
-import type { MotionDetector, MotionHint } from './motion-detect.js';
+import { changedBounds, type MotionDetector, type MotionHint } from './motion-detect.js';
 import { coalesceTiles, type CoalesceOptions } from './tile-coalesce.js';
 import { diffTiles, type TileMap } from './tile-diff.js';
 
@@ -49,5 +50,13 @@ export function diffWithMotion(input: MotionDiffInput): MotionDiffResult {
   // copies prev == cur holds by verification.
   scratch.bits.set(dirty.bits);
   const n = diffTiles(prev, cur, dirty, scratch);
-  return { copies, changed: n === 0 ? [] : coalesceTiles(dirty, input.coalesce) };
+  if (n === 0) return { copies, changed: [] };
+  // Trim each rectangle to the pixels that really differ: around a copy, 16-px tiles would
+  // resend up to 15 px of the moved content on every side (it is already right after the copy).
+  const changed: Rect[] = [];
+  for (const r of coalesceTiles(dirty, input.coalesce)) {
+    const t = changedBounds(prev, cur, r);
+    if (t) changed.push(t);
+  }
+  return { copies, changed };
 }

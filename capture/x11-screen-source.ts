@@ -251,9 +251,11 @@ export class X11ScreenSource {
     const full = (): MotionPoll => ({ copies: [], changed: [{ x: 0, y: 0, w: this.front.width, h: this.front.height }] });
     const none = (): MotionPoll => ({ copies: [], changed: [] });
     if (this.fullPending) {
-      this.fullPending = false;
+      // Report the whole screen once after open or a resize. Grab it again first: without
+      // clients nothing polls, so the frame taken at open time can be minutes old by now.
       this.damage?.reset();
-      // The framebuffer already holds a fresh frame (open or resize), so report it as a whole.
+      await this.grabber.grab(this.front);
+      this.fullPending = false;
       return full();
     }
     const now = Date.now();

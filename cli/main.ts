@@ -12,12 +12,13 @@ import { parseOptions, UsageError, type ServerCliOptions, type RunnerCliOptions 
 import { helpText, versionText } from './help.js';
 import { acquireDisplay, type AcquiredDisplay } from './display.js';
 import { X11Desktop } from './x11-desktop.js';
+import { WindowDesktop } from './window-desktop.js';
 import { VncServer } from '../server/vnc-server.js';
 import type { Desktop } from '../server/desktop.js';
 import { listenTcp } from '../server/listeners/tcp-listener.js';
 import { listenWebSocket } from '../server/listeners/ws-listener.js';
 import { listenHttpViewer } from '../server/listeners/http-viewer.js';
-import { parseGatewayArgs, parseRunnerArgs, runGatewayCommand, runRunner } from '../gateway/index.js';
+import { parseGatewayArgs, runGatewayCommand, runRunner } from '../gateway/index.js';
 import type { ServerOptionsInput } from '../server/options.js';
 import { resolveServerTls, type TlsCredentials } from '../server/tls.js';
 import { loadTls } from './tls-setup.js';
@@ -94,7 +95,17 @@ async function createDesktop(
     process.env.DISPLAY = display.xvfb.env.DISPLAY;
     process.env.XAUTHORITY = display.xvfb.env.XAUTHORITY;
   }
-  const desktop = new X11Desktop({ display: display.display, logger: log.child('desktop'), maxClipboardBytes: opts.maxCutTextBytes });
+  const screen = new X11Desktop({ display: display.display, logger: log.child('desktop'), maxClipboardBytes: opts.maxCutTextBytes });
+  // --display-mode window: the same root capture, cropped to one window (cli/window-desktop.ts).
+  const desktop =
+    opts.mode === 'runner' && opts.runner.displayMode === 'window'
+      ? new WindowDesktop({
+          inner: screen,
+          display: display.display,
+          ...(opts.runner.windowTitle !== undefined ? { title: opts.runner.windowTitle } : {}),
+          logger: log.child('window'),
+        })
+      : screen;
   return { desktop, display };
 }
 
@@ -153,8 +164,7 @@ async function runServer(opts: ServerCliOptions, log: Logger): Promise<number> {
   return 0;
 }
 
-async function runGatewayRunner(opts: RunnerCliOptions, argv: readonly string[], log: Logger): Promise<number> {
-  const { options: runnerOptions } = parseRunnerArgs(argv, process.env);
+async function runGatewayRunner(opts: RunnerCliOptions, log: Logger): Promise<number> {
   const abort = new AbortController();
   const stop = shutdownSignal();
   let fatal: string | null = null;
@@ -166,7 +176,7 @@ async function runGatewayRunner(opts: RunnerCliOptions, argv: readonly string[],
   let code: number;
   try {
     code = await runRunner(
-      runnerOptions,
+      opts.runner,
       (stream) => server.handleConnection(stream, { remoteAddress: 'gateway-tunnel', transport: 'tunnel' }).whenClosed(),
       log.child('runner'),
       {
@@ -229,7 +239,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 1;
   }
   try {
-    return opts.mode === 'server' ? await runServer(opts, log) : await runGatewayRunner(opts, argv, log);
+    return opts.mode === 'server' ? await runServer(opts, log) : await runGatewayRunner(opts, log);
   } catch (err) {
     if (isVncError(err)) {
       process.stderr.write(`vnc-runner: ${err.message} [${err.code}]\n`);

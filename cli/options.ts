@@ -4,18 +4,24 @@
  * Modes:
  * - `server` (default): a VNC server on `--listen`, optional WebSocket and web viewer listeners;
  * - `runner`: selected by `--run-id`/`--gateway-url`; the drop-in for the AiRemoteCoder Python
- *   runner (gateway-protocol.md §8.4, §9). Its gateway settings sit under `gateway`;
+ *   runner (gateway-protocol.md §8.4, §9). The orchestrator's flags and environment belong to
+ *   the gateway module's `parseRunnerArgs` (the one parser of that contract); its result sits
+ *   under `runner`, and the shared flags (`--display`, `--run`, `--log-level`, …) are parsed
+ *   here from what it leaves over;
  * - `gateway`: the subcommand `vnc-runner gateway …` (reference gateway); its argv is passed on
  *   untouched because its options belong to the gateway's own parser;
  * - `help` / `version`.
  *
  * Every mistake is a `UsageError` (exit code 2) with a message that names the option. Secrets
- * (password, capability token, HMAC key, client token) are `Secret`s, so printing or
- * JSON-serialising the options never shows them.
+ * never show when the options are printed or JSON-serialised: the passwords are `Secret`s, and
+ * the runner's `RunnerOptions` (plain-string secrets, as the HTTP client needs them) render
+ * through `describeRunnerOptions`.
  */
-import { homedir, hostname } from 'node:os';
+import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { LogLevel } from '../core/log.js';
+import { isVncError } from '../core/errors.js';
+import { parseRunnerArgs, RUNNER_SWITCH_FLAGS, RUNNER_VALUE_FLAGS, type RunnerOptions } from '../gateway/runner-options.js';
 import { type FlagSpec, type ParsedArgv, tokenizeArgv, UsageError } from './argv.js';
 import { formatListenAddress, isLoopbackHost, type ListenAddress, parseListenAddress } from './listen-address.js';
 import { readPasswordFile } from './password-file.js';
@@ -93,32 +99,13 @@ export type TlsSource =
   | { readonly kind: 'files'; readonly certFile: string; readonly keyFile: string }
   | { readonly kind: 'generated'; readonly dir: string };
 
-/** What the gateway runner needs (consumed by gateway/). */
-export interface RunnerGatewayOptions {
-  readonly runId: string;
-  readonly capabilityToken: Secret;
-  /** http(s) base URL with any trailing `/` removed, no query, no credentials. */
-  readonly gatewayUrl: string;
-  readonly width: number;
-  readonly height: number;
-  readonly framerate: number;
-  readonly displayMode: 'screen' | 'window';
-  readonly windowTitle?: string;
-  /** Default: the host name (as the TS wrapper's BaseRunner does). */
-  readonly agentId: string;
-  /** Default: `ai-runner@<hostname>`. */
-  readonly agentLabel: string;
-  /** Accept a self-signed gateway certificate. */
-  readonly insecure: boolean;
-  /** `HMAC_SECRET` from the environment. */
-  readonly hmacSecret?: Secret;
-  /** `AI_RUNNER_TOKEN`, else `CLIENT_TOKEN`, from the environment. */
-  readonly clientToken?: Secret;
-}
-
 export interface RunnerCliOptions extends CommonCliOptions {
   readonly mode: 'runner';
-  readonly gateway: RunnerGatewayOptions;
+  /**
+   * Everything `runRunner` needs, from `parseRunnerArgs`. Holds the secrets as plain strings:
+   * log `describeRunnerOptions(runner)`, never a spread copy of it.
+   */
+  readonly runner: Readonly<RunnerOptions>;
 }
 
 export interface GatewayCommandOptions {
@@ -173,16 +160,14 @@ const SERVER_FLAGS = {
   'vnc-user': 'value',
 } as const satisfies FlagSpec;
 
-const RUNNER_FLAGS = {
-  'run-id': 'value',
-  'capability-token': 'value',
-  'gateway-url': 'value',
-  'display-mode': 'value',
-  'window-title': 'value',
-  'agent-id': 'value',
-  'agent-label': 'value',
-  insecure: 'switch',
-} as const satisfies FlagSpec;
+/**
+ * The shapes of the gateway runner's flags, from the gateway module that owns them; used here
+ * only so the tokenizer can tell a runner command line from a mistake before delegating.
+ */
+const RUNNER_FLAGS: FlagSpec = Object.fromEntries([
+  ...[...RUNNER_VALUE_FLAGS].map((f) => [f, 'value'] as const),
+  ...[...RUNNER_SWITCH_FLAGS].map((f) => [f, 'switch'] as const),
+]);
 
 const ALL_FLAGS: FlagSpec = { ...COMMON_FLAGS, ...SERVER_FLAGS, ...RUNNER_FLAGS };
 
@@ -241,7 +226,8 @@ export function parseOptions(argv: readonly string[], env: Env = process.env): C
     throw new UsageError(`unexpected argument "${parsed.positionals[0]}" (options start with --; see --help)`);
   }
   const runner = flags.has('run-id') || flags.has('gateway-url');
-  const foreign = Object.keys(runner ? SERVER_FLAGS : RUNNER_FLAGS).find((f) => flags.has(f));
+  // --width/--height/--framerate are shared by both modes (in runner mode the gateway parser owns them).
+  const foreign = Object.keys(runner ? SERVER_FLAGS : RUNNER_FLAGS).find((f) => !Object.hasOwn(COMMON_FLAGS, f) && flags.has(f));
   if (foreign !== undefined) {
     throw new UsageError(
       runner
@@ -250,11 +236,38 @@ export function parseOptions(argv: readonly string[], env: Env = process.env): C
     );
   }
   const warnings: string[] = [];
+  if (runner) return deepFreeze(parseRunner(argv, env, warnings));
   const common = parseCommon(flags, env, warnings);
-  const options: CliOptions = runner
-    ? { mode: 'runner', ...common, gateway: parseRunnerGateway(flags, env, common, warnings) }
-    : { mode: 'server', ...common, ...parseServer(flags, env, warnings) };
-  return deepFreeze(options);
+  return deepFreeze({ mode: 'server', ...common, ...parseServer(flags, env, warnings) });
+}
+
+/**
+ * Runner mode: the gateway module parses its contract (§8.4–8.5) and hands back the rest, from
+ * which the shared flags are read. Its size and frame-rate hints also size the private Xvfb and
+ * pace the server, as the Python runner's did.
+ */
+function parseRunner(argv: readonly string[], env: Env, warnings: string[]): RunnerCliOptions {
+  const callerValueFlags = Object.keys(COMMON_FLAGS).filter((f) => COMMON_FLAGS[f as keyof typeof COMMON_FLAGS] === 'value');
+  let parsed;
+  try {
+    parsed = parseRunnerArgs(argv, env as NodeJS.ProcessEnv, { callerValueFlags });
+  } catch (err) {
+    if (isVncError(err, 'VNC_ERR_CONFIG')) throw new UsageError(err.message);
+    throw err;
+  }
+  const o = parsed.options;
+  const flags = new Flags(tokenizeArgv(parsed.rest, COMMON_FLAGS));
+  if (o.windowTitle !== undefined && o.displayMode === 'screen') warnings.push('--window-title is used only with --display-mode window');
+  if (env['VNC_PASSWORD']) {
+    warnings.push('VNC_PASSWORD is ignored by the gateway runner: the gateway viewer connects without a password');
+  }
+  const common = parseCommon(flags, env, warnings, {
+    width: o.width ?? DEFAULTS.width,
+    height: o.height ?? DEFAULTS.height,
+    // The hint may be fractional; the frame clock ticks at a whole rate of at least 1.
+    framerate: Math.min(240, Math.max(1, Math.round(o.framerate ?? DEFAULTS.framerate))),
+  });
+  return { mode: 'runner', ...common, runner: o };
 }
 
 function parseDisplay(flags: Flags, env: Env, warnings: string[]): DisplayChoice {
@@ -276,15 +289,21 @@ function parseDisplay(flags: Flags, env: Env, warnings: string[]): DisplayChoice
   return { kind: 'env', name: fromEnv };
 }
 
-function parseCommon(flags: Flags, env: Env, warnings: string[]): CommonCliOptions {
+/** `sizes`: already parsed by the gateway runner's parser (runner mode); else read from `flags`. */
+function parseCommon(
+  flags: Flags,
+  env: Env,
+  warnings: string[],
+  sizes?: { width: number; height: number; framerate: number },
+): CommonCliOptions {
   const logLevel = flags.str('log-level') ?? DEFAULTS.logLevel;
   if (!LOG_LEVELS.includes(logLevel as LogLevel)) {
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
   }
   const display = parseDisplay(flags, env, warnings);
-  const width = flags.int('width', 16, 16384, DEFAULTS.width);
-  const height = flags.int('height', 16, 16384, DEFAULTS.height);
-  if (display.kind === 'explicit' && (flags.has('width') || flags.has('height')) && !flags.has('run-id')) {
+  const width = sizes?.width ?? flags.int('width', 16, 16384, DEFAULTS.width);
+  const height = sizes?.height ?? flags.int('height', 16, 16384, DEFAULTS.height);
+  if (display.kind === 'explicit' && (flags.has('width') || flags.has('height'))) {
     warnings.push('--width/--height size the private Xvfb only; the size of --display is used as it is');
   }
   const run = flags.text('run', 64 * 1024);
@@ -293,7 +312,7 @@ function parseCommon(flags: Flags, env: Env, warnings: string[]): CommonCliOptio
     display,
     width,
     height,
-    framerate: flags.int('framerate', 1, 240, DEFAULTS.framerate),
+    framerate: sizes?.framerate ?? flags.int('framerate', 1, 240, DEFAULTS.framerate),
     ...(run === undefined ? {} : { run }),
     viewOnly: flags.has('view-only'),
     maxCutTextBytes: flags.int('max-cut-text', 0, MAX_CUT_TEXT_LIMIT, DEFAULTS.maxCutTextBytes),
@@ -429,78 +448,4 @@ function parseAllowOrigins(text: string | undefined): readonly string[] | '*' {
     }
     return url.origin;
   });
-}
-
-function parseGatewayUrl(text: string | undefined): string {
-  if (text === undefined) throw new UsageError('--gateway-url is required with --run-id (e.g. --gateway-url https://gateway.example:3100)');
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new UsageError(`--gateway-url is not a URL (got "${text.slice(0, 200)}")`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError('--gateway-url must start with http:// or https://');
-  if (url.username !== '' || url.password !== '') throw new UsageError('--gateway-url must not contain credentials');
-  if (url.search !== '' || url.hash !== '') throw new UsageError('--gateway-url must not have a query or fragment');
-  if (text.length > 2048) throw new UsageError('--gateway-url is longer than 2048 characters');
-  // Paths are appended verbatim and signed without any base-path prefix (gateway-protocol §2.3).
-  return url.href.replace(/\/+$/, '');
-}
-
-function parseRunnerGateway(flags: Flags, env: Env, common: CommonCliOptions, warnings: string[]): RunnerGatewayOptions {
-  const runId = flags.str('run-id');
-  if (runId === undefined) throw new UsageError('--run-id is required with --gateway-url');
-  // The run id goes into URL paths that are HMAC-signed verbatim: keep it to URL-safe characters.
-  if (!/^[A-Za-z0-9._~-]{1,128}$/.test(runId)) {
-    throw new UsageError('--run-id must be 1-128 characters from A-Z a-z 0-9 . _ ~ -');
-  }
-  const gatewayUrl = parseGatewayUrl(flags.str('gateway-url'));
-
-  const tokenText = flags.str('capability-token') ?? env['VNC_CAPABILITY_TOKEN'];
-  if (tokenText === undefined || tokenText === '') {
-    throw new UsageError('a capability token is required: --capability-token TOKEN or the VNC_CAPABILITY_TOKEN environment variable');
-  }
-  // It travels in the X-Capability-Token header.
-  if (tokenText.length > 1024 || !/^[\x21-\x7e]+$/.test(tokenText)) {
-    throw new UsageError('the capability token must be at most 1024 printable ASCII characters without spaces');
-  }
-
-  const displayMode = flags.str('display-mode') ?? 'screen';
-  if (displayMode !== 'screen' && displayMode !== 'window') {
-    throw new UsageError(`--display-mode must be screen or window (got "${displayMode}")`);
-  }
-  const windowTitle = flags.text('window-title', 1024);
-  if (windowTitle !== undefined && displayMode === 'screen') warnings.push('--window-title is used only with --display-mode window');
-
-  // The gateway validates agentId and displayName as 1..100 characters (gateway-protocol §2.3).
-  const host = hostname();
-  const agentId = flags.text('agent-id', 100) ?? host.slice(0, 100);
-  const agentLabel = flags.text('agent-label', 100) ?? `ai-runner@${host}`.slice(0, 100);
-
-  const hmac = env['HMAC_SECRET'];
-  if (hmac === undefined || hmac === '') {
-    warnings.push('HMAC_SECRET is not set: requests to the gateway cannot be signed');
-  } else if (hmac.length < 32) {
-    warnings.push('HMAC_SECRET is shorter than 32 characters; the reference gateway rejects such a secret');
-  }
-  const client = env['AI_RUNNER_TOKEN'] || env['CLIENT_TOKEN'];
-  if (env['VNC_PASSWORD']) {
-    warnings.push('VNC_PASSWORD is ignored by the gateway runner: the gateway viewer connects without a password');
-  }
-
-  return {
-    runId,
-    capabilityToken: new Secret(tokenText),
-    gatewayUrl,
-    width: common.width,
-    height: common.height,
-    framerate: common.framerate,
-    displayMode,
-    ...(windowTitle === undefined ? {} : { windowTitle }),
-    agentId,
-    agentLabel,
-    insecure: flags.has('insecure'),
-    ...(hmac ? { hmacSecret: new Secret(hmac) } : {}),
-    ...(client ? { clientToken: new Secret(client) } : {}),
-  };
 }

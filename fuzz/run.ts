@@ -12,42 +12,10 @@
  * Prints throughput, outcome counts, the largest allocation, heap and peak RSS, and every
  * finding with its seed, index and input hex. Exits 1 if there is any finding.
  */
-import { ErrorCode, VncError } from '../core/errors.js';
+import { parseFuzzArgs } from './args.js';
 import { formatMiB, getGc } from './memory.js';
 import { runProtocolFuzz, type Finding } from './protocol-fuzz.js';
 import { runServerFuzz } from './server-fuzz.js';
-
-export interface FuzzCliOptions {
-  readonly inputs: number;
-  readonly serverInputs: number;
-  readonly seed: number;
-  readonly index: number | null;
-}
-
-function intArg(name: string, v: string | undefined, min: number): number {
-  const n = Number(v);
-  if (v === undefined || !Number.isInteger(n) || n < min) throw new VncError(ErrorCode.Config, `${name} needs an integer ≥ ${min} (got ${v})`);
-  return n;
-}
-
-export function parseFuzzArgs(argv: readonly string[], now = Date.now()): FuzzCliOptions {
-  let short = false;
-  let inputs: number | null = null;
-  let serverInputs: number | null = null;
-  let seed = now % 0x7fffffff;
-  let index: number | null = null;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--short') short = true;
-    else if (a === '--inputs') inputs = intArg(a, argv[++i], 0);
-    else if (a === '--server-inputs') serverInputs = intArg(a, argv[++i], 0);
-    else if (a === '--seed') seed = intArg(a, argv[++i], 0);
-    else if (a === '--index') index = intArg(a, argv[++i], 0);
-    else throw new VncError(ErrorCode.Config, `unknown argument ${a} (see fuzz/run.ts)`);
-  }
-  if (index !== null) return { inputs: 1, serverInputs: 1, seed, index };
-  return { inputs: inputs ?? (short ? 50_000 : 1_000_000), serverInputs: serverInputs ?? (short ? 200 : 5_000), seed, index };
-}
 
 function printFindings(findings: readonly Finding[]): void {
   for (const f of findings) {

@@ -692,12 +692,14 @@ export class Session {
    * Writes the answer to a client's request (fence, clipboard, EndOfContinuousUpdates). Updates
    * are paced by congestion control, but these are not: a client that sends requests and never
    * reads would make us queue replies without bound (a 16-byte ClipboardRequest can ask for a
-   * 1 MiB ClipboardProvide). Replies not yet flushed to the socket are counted, and a client
-   * with more than `maxQueuedBytes + maxCutTextBytes` of them unread is dropped.
+   * 1 MiB ClipboardProvide). Replies not yet flushed are counted; a client is dropped when the
+   * socket is backed up (the kernel takes no more) and over `maxQueuedBytes + maxCutTextBytes`
+   * of replies sit in it. Both conditions: a burst of replies the kernel still accepts is fine.
    */
   private writeReply(b: Buffer): void {
     const o = this.host.options;
-    if (this.unreadReplyBytes > o.maxQueuedBytes + o.maxCutTextBytes) {
+    const limit = o.maxQueuedBytes + o.maxCutTextBytes;
+    if (this.unreadReplyBytes > limit && this.stream.writableLength > limit) {
       throw new VncError(ErrorCode.TooLarge, `client does not read the replies to its requests (${this.unreadReplyBytes} bytes unread)`);
     }
     this.unreadReplyBytes += b.length;

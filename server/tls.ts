@@ -32,7 +32,17 @@ export interface ServerTls {
 
 /**
  * Validates `credentials` (both parse, the key belongs to the certificate) and builds the shared
- * TLS context (TLS 1.2 or newer, Node's default cipher list). Throws VNC_ERR_CONFIG. An expired
+ * VeNCrypt TLS context: TLS 1.2 exactly, Node's default (ECDHE, AEAD-first) cipher list.
+ *
+ * Why not TLS 1.3: OpenSSL sends TLS 1.3 session tickets as post-handshake records, after the
+ * client's Finished. TigerVNC's viewer up to 1.12 (Debian 12's) processes one TLS record per
+ * socket wake-up, so every ticket leaves it one record behind: with X509Plain it never sees
+ * the SecurityResult and the connection hangs (measured), and otherwise each screen update is
+ * shown only when the next one arrives. TLS 1.2 tickets travel inside the handshake. Node
+ * cannot turn TLS 1.3 tickets off (SSL_CTX_set_num_tickets is not exposed). The browser
+ * listeners (https/wss) are not affected and keep TLS 1.3.
+ *
+ * Throws VNC_ERR_CONFIG. An expired
  * certificate is accepted: whether to trust it is the client's decision (rfbproto leaves
  * certificate validity to local policy); `validTo` lets the caller warn.
  */
@@ -52,7 +62,7 @@ export function resolveServerTls(credentials: TlsCredentials): ServerTls {
   if (!keyMatches) throw new VncError(ErrorCode.Config, 'the TLS key does not belong to the TLS certificate');
   let secureContext: SecureContext;
   try {
-    secureContext = createSecureContext({ key: credentials.key, cert: credentials.cert, minVersion: 'TLSv1.2' });
+    secureContext = createSecureContext({ key: credentials.key, cert: credentials.cert, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' });
   } catch (err) {
     throw new VncError(ErrorCode.Config, `cannot use the TLS key and certificate: ${(err as Error).message}`, { cause: err });
   }

@@ -108,6 +108,8 @@ export interface ViewerOptions {
   timeoutMs?: number;
   /** Appended to the command line. */
   extraArgs?: string[];
+  /** Extra environment for the viewer (e.g. TigerVNC's VNC_USERNAME/VNC_PASSWORD for Plain). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** A running viewer. */
@@ -227,7 +229,7 @@ async function startViewer(
   const timeoutMs = options.timeoutMs ?? 20_000;
   try {
     const home = privateDir(`${cmd}-home-`, scope);
-    const env = xEnv(options.display, { HOME: home });
+    const env = xEnv(options.display, { HOME: home, ...options.env });
     const proc = scope.spawn(cmd, ['-display', options.display, ...flags, ...(options.extraArgs ?? []), `${HOST}::${options.port}`], { env });
     // The window appears only after the RFB handshake and ServerInit, so it doubles as
     // "connected". If the viewer dies first (refused, bad password), report its output.

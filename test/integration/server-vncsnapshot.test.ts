@@ -71,6 +71,21 @@ describe('vncsnapshot against vnc-runner', () => {
     await expectImagesMatch(cropToRgb(truth, rect), snap, { tolerance: JPEG_TOLERANCE, label: 'vncsnapshot -rect' });
   });
 
+  test('the first client after an idle start sees the screen as it is now, not as it was at start', async () => {
+    // Regression: the frame grabbed when the desktop opened used to be sent as the first
+    // "fresh" frame, however old it was (nothing polls while no client is connected).
+    const fresh = await startServerRig({ display: x.display, scope });
+    await fillRoot(x.display, 'gradient');
+    try {
+      const truth = await xwdRoot(x.display);
+      const snap = await vncsnapshot({ port: fresh.port, encodings: 'raw' });
+      await expectImagesMatch(truth, snap, { tolerance: JPEG_TOLERANCE, label: 'first snapshot after idle start' });
+    } finally {
+      await fresh.close();
+      await fillRoot(x.display, 'desktop');
+    }
+  });
+
   test('VNC authentication: right password accepted, wrong one refused', async () => {
     const good = await makeVncPasswdFile(PASSWORD, { scope });
     const truth = await xwdRoot(x.display);

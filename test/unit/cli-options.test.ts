@@ -245,11 +245,13 @@ describe('parseOptions: passwords', () => {
   });
 });
 
-describe('parseOptions: gateway runner', () => {
+describe('parseOptions: gateway runner (delegates to gateway/runner-options parseRunnerArgs)', () => {
+  const SECRETS = { HMAC_SECRET: 'h'.repeat(32), AI_RUNNER_TOKEN: 'client-tok' };
   it('parses the exact orchestrator command line (gateway-protocol §8.4)', () => {
-    const o = runner([...RUNNER_ARGS, '--insecure']);
-    expect(o.gateway).toMatchObject({
+    const o = runner([...RUNNER_ARGS, '--insecure'], SECRETS);
+    expect(o.runner).toMatchObject({
       runId: 'AbCdEf123456',
+      capabilityToken: '0'.repeat(64),
       gatewayUrl: 'https://localhost:3100',
       width: 1920,
       height: 1080,
@@ -258,29 +260,43 @@ describe('parseOptions: gateway runner', () => {
       agentId: 'host-1',
       agentLabel: 'Jane Doe@host-1',
       insecure: true,
+      hmacSecret: 'h'.repeat(32),
+      clientToken: 'client-tok',
     });
-    expect(o.gateway.capabilityToken.reveal()).toBe('0'.repeat(64));
-    expect(o.width).toBe(1920);
+    // The size and frame-rate hints also size the private Xvfb and pace the server.
+    expect(o).toMatchObject({ width: 1920, height: 1080, framerate: 30, display: { kind: 'private' } });
+    expect(Object.isFrozen(o.runner)).toBe(true);
+  });
+  it('parses the shared flags from what the runner parser leaves over, in any order', () => {
+    const o = runner(['--log-level', 'debug', ...RUNNER_ARGS, '--run', "xterm -e sh -c 'cat > /tmp/x'", '--view-only', '--max-cut-text=4096'], SECRETS);
+    expect(o).toMatchObject({ logLevel: 'debug', run: "xterm -e sh -c 'cat > /tmp/x'", viewOnly: true, maxCutTextBytes: 4096 });
+    // A caller flag's value that looks like a runner flag stays the caller's.
+    expect(runner([...RUNNER_ARGS, '--run=--insecure'], SECRETS).runner.insecure).toBe(false);
+    expect(runner([...RUNNER_ARGS, '--display', ':7'], SECRETS).display).toEqual({ kind: 'explicit', name: ':7' });
   });
   it('takes the capability token from VNC_CAPABILITY_TOKEN and secrets from the environment', () => {
     const argv = RUNNER_ARGS.filter((_, i) => i !== 2 && i !== 3);
     const o = runner(argv, { VNC_CAPABILITY_TOKEN: 'tok', HMAC_SECRET: 'x'.repeat(32), CLIENT_TOKEN: 'ct' });
-    expect(o.gateway.capabilityToken.reveal()).toBe('tok');
-    expect(o.gateway.hmacSecret?.reveal()).toBe('x'.repeat(32));
-    expect(o.gateway.clientToken?.reveal()).toBe('ct');
-    expect(runner(argv, { VNC_CAPABILITY_TOKEN: 'tok', AI_RUNNER_TOKEN: 'ai', CLIENT_TOKEN: 'ct' }).gateway.clientToken?.reveal()).toBe('ai');
-    expect(runner(argv, { VNC_CAPABILITY_TOKEN: 'tok', HMAC_SECRET: 'short' }).warnings.join('\n')).toMatch(/shorter than 32/);
+    expect(o.runner.capabilityToken).toBe('tok');
+    expect(o.runner.hmacSecret).toBe('x'.repeat(32));
+    expect(o.runner.clientToken).toBe('ct');
+    expect(runner(argv, { VNC_CAPABILITY_TOKEN: 'tok', HMAC_SECRET: 'x'.repeat(32), AI_RUNNER_TOKEN: 'ai', CLIENT_TOKEN: 'ct' }).runner.clientToken).toBe('ai');
   });
   it('has defaults for the optional runner flags', () => {
-    const o = runner(['--run-id', 'r1', '--gateway-url', 'http://gw:3100', '--capability-token', 't']);
-    expect(o.gateway.displayMode).toBe('screen');
-    expect(o.gateway.agentId.length).toBeGreaterThan(0);
-    expect(o.gateway.agentLabel).toMatch(/^ai-runner@/);
-    expect(o.gateway.insecure).toBe(false);
+    const o = runner(['--run-id', 'r1', '--gateway-url', 'http://gw:3100', '--capability-token', 't'], SECRETS);
+    expect(o.runner.displayMode).toBe('screen');
+    expect(o.runner.agentId.length).toBeGreaterThan(0);
+    expect(o.runner.agentLabel).toMatch(/^ai-runner@/);
+    expect(o.runner.insecure).toBe(false);
+    expect(o).toMatchObject({ width: 1920, height: 1080, framerate: 30 });
+  });
+  it('rounds a fractional frame-rate hint for the frame clock', () => {
+    expect(runner([...RUNNER_ARGS.slice(0, 10), '--framerate', '2.5'], SECRETS)).toMatchObject({ framerate: 3, runner: { framerate: 2.5 } });
   });
   it('accepts window mode with a title', () => {
-    const o = runner([...RUNNER_ARGS.slice(0, 12), '--display-mode', 'window', '--window-title', 'My App — 1']);
-    expect(o.gateway).toMatchObject({ displayMode: 'window', windowTitle: 'My App — 1' });
+    const o = runner([...RUNNER_ARGS.slice(0, 12), '--display-mode', 'window', '--window-title', 'My App — 1'], SECRETS);
+    expect(o.runner).toMatchObject({ displayMode: 'window', windowTitle: 'My App — 1' });
+    expect(runner([...RUNNER_ARGS, '--window-title', 'x'], SECRETS).warnings.join('\n')).toMatch(/only with --display-mode window/);
   });
   it.each([
     [['--run-id', 'r1'], /--gateway-url is required/],
@@ -290,15 +306,26 @@ describe('parseOptions: gateway runner', () => {
     [['--run-id', 'r1', '--gateway-url', 'ftp://gw', '--capability-token', 't'], /http:\/\/ or https:\/\//],
     [['--run-id', 'r1', '--gateway-url', 'https://u:p@gw', '--capability-token', 't'], /credentials/],
     [['--run-id', 'r1', '--gateway-url', 'https://gw/?a=1', '--capability-token', 't'], /query/],
-    [['--run-id', 'r1', '--gateway-url', 'nota url', '--capability-token', 't'], /not a URL/],
+    [['--run-id', 'r1', '--gateway-url', 'nota url', '--capability-token', 't'], /not a valid URL/],
     [['--run-id', 'r1', '--gateway-url', 'https://gw', '--capability-token', 'a b'], /printable ASCII/],
     [['--run-id', 'r1', '--gateway-url', 'https://gw', '--capability-token', 't', '--display-mode', 'tab'], /screen or window/],
     [['--run-id', 'r1', '--gateway-url', 'https://gw', '--capability-token', 't', '--agent-label', 'x'.repeat(101)], /longer than 100/],
     [['--run-id', 'r1', '--gateway-url', 'https://gw', '--capability-token', 't', '--agent-label', 'a\nb'], /control characters/],
+    [['--run-id', 'r1', '--gateway-url', 'https://gw', '--capability-token', 't', '--width', '15'], /--width must be between 16/],
+    [['--run-id', 'r1', '--gateway-url', 'https://gw', '--capability-token', 't', '--framerate', 'fast'], /--framerate/],
     [['--run-id', 'r1', '--gateway-url', 'https://gw', '--capability-token', 't', '--listen', '5900'], /direct-server option/],
     [['--run-id', 'r1', '--gateway-url', 'https://gw', '--capability-token', 't', '--password-file', 'f'], /direct-server option/],
-  ])('rejects %j', (argv, message) => {
-    expect(usageError(argv).message).toMatch(message);
+    [['--run-id', 'r1', '--run-id', 'r2', '--gateway-url', 'https://gw'], /more than once/],
+    [['--run-id', 'r1', '--gateway-url', 'https://gw', '--agent-label', '--insecure'], /needs a value/],
+    [['--run-id', 'r1', '--gateway-url', 'https://gw', '--capability-token', 't', 'extra'], /unexpected argument "extra"/],
+  ])('rejects %j with exit code 2', (argv, message) => {
+    expect(usageError(argv, SECRETS).message).toMatch(message);
+  });
+  it('refuses to start without the HMAC secret or the client token (exit code 2)', () => {
+    const argv = ['--run-id', 'r1', '--gateway-url', 'https://gw', '--capability-token', 't'];
+    expect(usageError(argv, { AI_RUNNER_TOKEN: 'c' }).message).toMatch(/HMAC_SECRET must be set/);
+    expect(usageError(argv, { AI_RUNNER_TOKEN: 'c', HMAC_SECRET: 'short' }).message).toMatch(/at least 32/);
+    expect(usageError(argv, { HMAC_SECRET: 'h'.repeat(32) }).message).toMatch(/AI_RUNNER_TOKEN/);
   });
 });
 
@@ -310,6 +337,7 @@ describe('secrets never leak', () => {
   const all: [string, CliOptions][] = [
     ['server', parseOptions([], { VNC_PASSWORD: PASSWORD })],
     ['runner', parseOptions(RUNNER_ARGS.map((a) => (a === '0'.repeat(64) ? TOKEN : a)), { HMAC_SECRET: HMAC, AI_RUNNER_TOKEN: CLIENT, VNC_PASSWORD: PASSWORD })],
+    ['runner (token from env)', parseOptions(RUNNER_ARGS.filter((a) => a !== '--capability-token' && a !== '0'.repeat(64)), { VNC_CAPABILITY_TOKEN: TOKEN, HMAC_SECRET: HMAC, CLIENT_TOKEN: CLIENT })],
   ];
   it.each(all)('%s options hide every secret from JSON, inspect, String and the logger', (_name, o) => {
     const lines: string[] = [];
@@ -319,6 +347,15 @@ describe('secrets never leak', () => {
       for (const s of [PASSWORD, TOKEN, HMAC, CLIENT]) expect(text).not.toContain(s);
     }
     expect(JSON.stringify(o)).toContain('[redacted]');
+    if (o.mode === 'runner') {
+      // The rendering is the useful description, not an empty shell.
+      expect(JSON.stringify(o)).toContain('AbCdEf123456');
+      expect(inspect(o, { depth: 10 })).toContain('Jane Doe@host-1');
+      const r = o.runner;
+      for (const text of [JSON.stringify(r), String(r), `${r}`, inspect(r, { showHidden: true, depth: 10 }), inspect({ r }, { depth: 10 })]) {
+        for (const s of [TOKEN, HMAC, CLIENT]) expect(text).not.toContain(s);
+      }
+    }
   });
   it('Secret prints [redacted] in every form but reveals on request', () => {
     const s = new Secret('hunter2');

@@ -1,4 +1,6 @@
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../core/log.js';
 import { describeRunnerOptions, parsePollInterval, parseRunnerArgs } from '../../gateway/runner-options.js';
 
 const SECRET = 'x'.repeat(32);
@@ -79,6 +81,68 @@ describe('parseRunnerArgs', () => {
     } catch (e) {
       expect(String(e)).not.toContain(SECRET);
     }
+  });
+});
+
+describe('parseRunnerArgs: the one parser of the orchestrator contract', () => {
+  it('takes --agent-label values with spaces and @ verbatim, in both forms', () => {
+    expect(parseRunnerArgs([...baseArgs, '--agent-label', 'Jane Doe@host 1'], baseEnv).options.agentLabel).toBe('Jane Doe@host 1');
+    expect(parseRunnerArgs([...baseArgs, '--agent-label=Jane Doe@host=1'], baseEnv).options.agentLabel).toBe('Jane Doe@host=1');
+  });
+
+  it('parses --window-title and normalises the gateway URL', () => {
+    const { options } = parseRunnerArgs(
+      ['--run-id', 'R', '--capability-token', 'c', '--gateway-url', 'https://gw.example:3100/', '--display-mode', 'window', '--window-title', 'My App — 1'],
+      baseEnv,
+    );
+    expect(options).toMatchObject({ gatewayUrl: 'https://gw.example:3100', displayMode: 'window', windowTitle: 'My App — 1' });
+  });
+
+  it('keeps the values of the caller\'s flags with them, even when they look like ours', () => {
+    const { options, rest } = parseRunnerArgs([...baseArgs, '--run', '--insecure', '--log-level=debug', '--view-only'], baseEnv, {
+      callerValueFlags: ['run', 'log-level'],
+    });
+    expect(options.insecure).toBe(false);
+    expect(rest).toEqual(['--run', '--insecure', '--log-level=debug', '--view-only']);
+  });
+
+  it.each([
+    [[...baseArgs, '--run-id', 'R2'], /--run-id was given more than once/],
+    [[...baseArgs, '--insecure', '--insecure'], /--insecure was given more than once/],
+    [['--run-id', 'a/b', '--capability-token', 'c', '--gateway-url', 'http://h'], /--run-id must be/],
+    [['--run-id', 'R', '--capability-token', 'c d', '--gateway-url', 'http://h'], /printable ASCII/],
+    [['--run-id', 'R', '--capability-token', 'c', '--gateway-url', 'http://h/?x=1'], /query or fragment/],
+    [[...baseArgs, '--agent-id', 'a\tb'], /control characters/],
+    [[...baseArgs, '--window-title', 'x'.repeat(1025)], /longer than 1024/],
+    [[...baseArgs, '--framerate', '0'], /--framerate/],
+  ])('rejects %j', (argv, msg) => {
+    expect(() => parseRunnerArgs(argv, baseEnv)).toThrow(msg);
+  });
+
+  it('prints as its description in JSON, String, inspect and the logger: secrets never show', () => {
+    const env = { HMAC_SECRET: 'HMAC-SENTINEL-'.padEnd(40, 'x'), AI_RUNNER_TOKEN: 'CLIENT-SENTINEL' };
+    const { options } = parseRunnerArgs(['--run-id', 'R9', '--capability-token', 'CAP-SENTINEL', '--gateway-url', 'http://h', '--agent-label', 'Jane Doe@h'], env);
+    const lines: string[] = [];
+    createLogger({ write: (l) => lines.push(l), level: 'debug' }).info('options', { options, nested: { options } as unknown as string });
+    const renderings = [
+      JSON.stringify(options),
+      JSON.stringify({ options }),
+      String(options),
+      `${options}`,
+      inspect(options, { showHidden: true, depth: 10 }),
+      inspect({ options }, { depth: 10 }),
+      JSON.stringify(describeRunnerOptions(options)),
+      lines.join('\n'),
+    ];
+    for (const text of renderings) {
+      for (const secret of ['CAP-SENTINEL', 'HMAC-SENTINEL', 'CLIENT-SENTINEL']) expect(text).not.toContain(secret);
+    }
+    expect(JSON.stringify(options)).toContain('Jane Doe@h');
+    expect(JSON.stringify(options)).toContain('[redacted]');
+    expect(String(options)).toContain('R9');
+    // The values are still there for the code that signs with them.
+    expect(options.capabilityToken).toBe('CAP-SENTINEL');
+    expect(Object.keys(options)).not.toContain('toJSON');
   });
 });
 
