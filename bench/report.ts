@@ -53,7 +53,7 @@ export function renderTextReport(results: BenchResults): string {
   const out: string[] = [];
   out.push(
     `vnc-runner benchmark (${results.mode}, scene "${results.scene}") — Xvfb ${env.screen}, node ${env.node}, ${env.cpus} CPUs (${env.cpuModel})`,
-    `vnc-runner frame clock: ${env.framerate} fps (one frame = ${formatMs(1000 / env.framerate)} ms); run took ${(results.durationMs / 1000).toFixed(1)} s`,
+    `vnc-runner frame clock: ${env.framerate} fps (one frame = ${formatMs(1000 / env.framerate)} ms); run took ${(results.durationMs / 1000).toFixed(1)} s; load average ${env.loadAverage.start.toFixed(1)} → ${env.loadAverage.end.toFixed(1)}`,
     '',
   );
   const capture = group(results, 'capture');

@@ -10,7 +10,7 @@
  *
  * Exit codes: 0 done (targets missed or not: the table says so), 1 the run failed, 2 bad usage.
  */
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,6 +73,7 @@ async function measureServer(
 async function runBench(args: BenchArgs, scope: ResourceScope, progress: Progress): Promise<BenchResults> {
   const startedAt = new Date();
   const t0 = performance.now();
+  const loadStart = loadavg()[0]!;
   const missing = REQUIRED_TOOLS.filter((t) => !hasCommand(t));
   if (missing.length) {
     throw new VncError(ErrorCode.Config, `missing ${missing.join(', ')}; install the test dependencies with scripts/install-deps.sh`);
@@ -130,6 +131,12 @@ async function runBench(args: BenchArgs, scope: ResourceScope, progress: Progres
   }
 
   const cpu = cpus();
+  const loadEnd = loadavg()[0]!;
+  if (Math.max(loadStart, loadEnd) > cpu.length) {
+    progress.note(
+      `load average ${loadStart.toFixed(1)} → ${loadEnd.toFixed(1)} on ${cpu.length} CPUs: other processes competed for the cores, so tails (p95, max) include waiting for a CPU`,
+    );
+  }
   return {
     schema: RESULTS_SCHEMA,
     mode: args.mode,
@@ -143,6 +150,7 @@ async function runBench(args: BenchArgs, scope: ResourceScope, progress: Progres
       cpuModel: cpu[0]?.model.trim() ?? 'unknown',
       screen: `${WIDTH}x${HEIGHT}x24`,
       framerate: args.framerate,
+      loadAverage: { start: loadStart, end: loadEnd },
     },
     servers,
     metrics: metrics.metrics,

@@ -72,8 +72,11 @@ Gateway runner (AiRemoteCoder drop-in; selected by --run-id / --gateway-url):
                            keeps it out of the process list).
   --width N, --height N    Screen size hint (and private Xvfb size). Default 1920x1080.
   --framerate N            As above.
-  --display-mode MODE      screen (default) or window.
-  --window-title TITLE     Window to show with --display-mode window.
+  --display-mode MODE      screen (default) or window: show one window only (its inside,
+                           following moves and resizes; input goes into it).
+  --window-title TITLE     The window for --display-mode window: exact title, else a title
+                           containing it (any case). Default: the active window (EWMH), else
+                           the largest top-level window.
   --agent-id ID            Registered agent id (1..100 characters). Default: the host name.
   --agent-label LABEL      Agent display name (1..100 characters; spaces and @ are fine).
                            Default: ai-runner@HOSTNAME.

@@ -35,12 +35,13 @@ export interface ServerTls {
  * VeNCrypt TLS context: TLS 1.2 exactly, Node's default (ECDHE, AEAD-first) cipher list.
  *
  * Why not TLS 1.3: OpenSSL sends TLS 1.3 session tickets as post-handshake records, after the
- * client's Finished. TigerVNC's viewer up to 1.12 (Debian 12's) processes one TLS record per
- * socket wake-up, so every ticket leaves it one record behind: with X509Plain it never sees
- * the SecurityResult and the connection hangs (measured), and otherwise each screen update is
- * shown only when the next one arrives. TLS 1.2 tickets travel inside the handshake. Node
- * cannot turn TLS 1.3 tickets off (SSL_CTX_set_num_tickets is not exposed). The browser
- * listeners (https/wss) are not affected and keep TLS 1.3.
+ * client's Finished, and TigerVNC's viewer up to 1.12 (Debian 12's) can leave a record that
+ * arrived behind them unread in GnuTLS' buffer until more bytes come. With X509Plain, where the
+ * server answers only after the client spoke, the SecurityResult is that record and the
+ * connection hangs until the handshake deadline (measured with TigerVNC 1.12 against TLS 1.3).
+ * TLS 1.2 session tickets travel inside the handshake. Node cannot turn TLS 1.3 tickets off
+ * (SSL_CTX_set_num_tickets is not exposed; SSL_OP_NO_TICKET only makes them stateful). The
+ * browser listeners (https/wss) are not affected and keep TLS 1.3.
  *
  * Throws VNC_ERR_CONFIG. An expired
  * certificate is accepted: whether to trust it is the client's decision (rfbproto leaves

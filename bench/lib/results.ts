@@ -55,6 +55,11 @@ export interface BenchResults {
     readonly screen: string;
     /** vnc-runner's frame rate during the run (polls per second while a client waits). */
     readonly framerate: number;
+    /**
+     * 1-minute load average at the start and the end of the run. Above the CPU count, other
+     * processes competed for the cores and the tails (p95, max) are inflated by waiting.
+     */
+    readonly loadAverage: { readonly start: number; readonly end: number };
   };
   readonly servers: readonly ServerInfo[];
   readonly metrics: readonly Metric[];

@@ -92,7 +92,7 @@ export function renderBarChart(opts: ChartOptions): string {
         `<line x1="${tx.toFixed(1)}" y1="${top}" x2="${tx.toFixed(1)}" y2="${y + 4}" stroke="#e53e3e" stroke-width="1.5" stroke-dasharray="4 3" />`,
         `<text x="${tx.toFixed(1)}" y="${y + 16}" font-size="11" fill="#e53e3e" text-anchor="middle">${escapeXml(panel.target.label)}</text>`,
       );
-      y += 12;
+      y += 16;
     }
   }
   y += 24;

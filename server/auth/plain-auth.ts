@@ -33,8 +33,8 @@ function sameSecret(expected: string | undefined, given: Uint8Array): boolean {
 }
 
 /**
- * Checks received Plain credentials (raw bytes, compared as UTF-8). Every comparison always
- * runs, so the time taken does not reveal which part (user or password) was wrong.
+ * Checks received Plain credentials (raw bytes, compared as UTF-8). The user name and both
+ * password comparisons always run, so the time taken does not reveal which part was wrong.
  */
 export function checkPlainCredentials(config: PlainAuthConfig, username: Uint8Array, password: Uint8Array): PlainAuthResult {
   const userOk = config.username === undefined ? true : sameSecret(config.username, username);

@@ -182,7 +182,7 @@ export async function listenHttpViewer(opts: HttpViewerOptions): Promise<HttpVie
     void serveStatic(req, res, file);
   };
   const server = opts.tls
-    ? https.createServer({ key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2' }, onRequest)
+    ? https.createServer({ key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2', handshakeTimeout: 10_000 }, onRequest)
     : http.createServer(onRequest);
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;

@@ -241,7 +241,7 @@ export async function listenWebSocket(
     res.end('This port speaks WebSocket (RFB for noVNC).\n');
   };
   const server = opts.tls
-    ? https.createServer({ key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2' }, onRequest)
+    ? https.createServer({ key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2', handshakeTimeout: 10_000 }, onRequest)
     : http.createServer(onRequest);
   // Bounds on slow or idle handshakes (slowloris).
   server.headersTimeout = 10_000;

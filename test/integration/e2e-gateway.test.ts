@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, type Logger } from '../../core/log.js';
+import type { Rect } from '../../core/geometry.js';
 import type { PixelBuffer } from '../../core/pixel-buffer.js';
 import { provisionRun, type ProvisionedRun } from '../../gateway/reference/provision.js';
 import { startReferenceGateway, type ReferenceGateway, type ReferenceGatewayOptions } from '../../gateway/reference/server.js';
@@ -65,6 +66,8 @@ interface SpawnRunnerOptions {
   /** Pass the capability token on argv as the orchestrator does (default), or only through env. */
   tokenOnArgv?: boolean;
   extraArgs?: string[];
+  /** `--display-mode window --window-title TITLE`, with the xterm titled so (at +200+150). */
+  windowTitle?: string;
 }
 
 /**
@@ -78,14 +81,15 @@ function spawnRunner(scope: ProcessScope, gw: ReferenceGateway, p: ProvisionedRu
   const infoFile = join(dir, 'x.txt');
   const run =
     `echo "$DISPLAY $XAUTHORITY" > ${infoFile}; ` +
-    `exec xterm -u8 -geometry 80x24+0+0 -e sh -c 'stty raw -echo; exec cat > "$0"' ${typedFile}`;
+    `exec xterm -u8 ${o.windowTitle ? `-T '${o.windowTitle}' -geometry 60x15+200+150` : '-geometry 80x24+0+0'} ` +
+    `-e sh -c 'stty raw -echo; exec cat > "$0"' ${typedFile}`;
   const argv = [
     MAIN,
     '--run-id', p.run.id,
     ...(o.tokenOnArgv === false ? [] : ['--capability-token', p.run.capabilityToken]),
     '--gateway-url', gw.url,
     '--width', '1920', '--height', '1080', '--framerate', '30',
-    '--display-mode', 'screen',
+    ...(o.windowTitle ? ['--display-mode', 'window', '--window-title', o.windowTitle] : ['--display-mode', 'screen']),
     '--agent-id', p.agentId,
     '--agent-label', AGENT_LABEL,
     '--run', run,
@@ -178,23 +182,43 @@ async function canvasPixels(page: Page): Promise<RawImage> {
   return { width: r.width, height: r.height, layout: 'rgba', data: Buffer.from(r.b64, 'base64') };
 }
 
+/** The inside of the window titled `title` on the runner's display (xwininfo, border excluded). */
+async function windowInside(x: { display: string; xauthority: string }, title: string): Promise<Rect> {
+  const r = await runOk('xwininfo', ['-name', title, '-display', x.display], {
+    timeoutMs: 10_000,
+    env: { ...process.env, XAUTHORITY: x.xauthority },
+  });
+  const text = r.stdout.toString('utf8');
+  const n = (k: string) => Number(new RegExp(`^\\s*${k}:\\s*(-?\\d+)$`, 'm').exec(text)![1]);
+  const bw = n('Border width');
+  return { x: n('Absolute upper-left X') + bw, y: n('Absolute upper-left Y') + bw, w: n('Width'), h: n('Height') };
+}
+
 /**
- * Polls until noVNC's canvas equals `xwd -root` exactly. Both are read again each round: the
+ * Polls until noVNC's canvas equals `xwd -root` exactly (or the `region` of it, for window mode). Both are read again each round: the
  * viewer page asks for a session resize, so the screen may change size after connecting.
  */
-async function expectCanvasEqualsScreen(page: Page, x: { display: string; xauthority: string }, timeoutMs: number): Promise<CompareResult> {
+async function expectCanvasEqualsScreen(
+  page: Page,
+  x: { display: string; xauthority: string },
+  timeoutMs: number,
+  region?: Rect,
+): Promise<CompareResult> {
   const deadline = Date.now() + timeoutMs;
   let last = 'nothing compared';
   while (Date.now() < deadline) {
     const screen = await xwdRoot(x);
     const canvas = await canvasPixels(page);
-    if (canvas.width === screen.width && canvas.height === screen.height) {
+    const want = region ?? { x: 0, y: 0, w: screen.width, h: screen.height };
+    if (canvas.width === want.w && canvas.height === want.h) {
       // Lossless: the xterm and Xvfb's root weave are palette content, never sent as JPEG.
-      const r = compareImages(screen, canvas, { tolerance: 0 });
+      const r = region
+        ? compareImages(canvas, screen, { tolerance: 0, region: { x: 0, y: 0, w: want.w, h: want.h }, offsetInB: { x: want.x, y: want.y } })
+        : compareImages(screen, canvas, { tolerance: 0 });
       if (r.match) return r;
       last = r.summary;
     } else {
-      last = `canvas ${canvas.width}x${canvas.height}, screen ${screen.width}x${screen.height}`;
+      last = `canvas ${canvas.width}x${canvas.height}, expected ${want.w}x${want.h}`;
     }
     await sleep(200);
   }
@@ -356,6 +380,29 @@ describe('gateway mode end to end: built runner + reference gateway + noVNC view
       expect(r.stderr()).not.toContain(s);
     }
     expect(JSON.stringify(gw.store.listEvents(p.run.id))).not.toContain(p.run.capabilityToken);
+  }, 120_000);
+
+  it('--display-mode window shows only the titled window, pixel-exact, and maps input into it', async () => {
+    const scope = testScope();
+    const gw = await startGateway(scope);
+    const p = provision(gw);
+    const r = spawnRunner(scope, gw, p, { windowTitle: 'E2E Window' });
+    runIds.set(r, p.run.id);
+    await r.proc.waitForOutput(/vnc-runner: started run=/, 30_000);
+    const x = await r.x();
+    const inside = await windowInside(x, 'E2E Window');
+    expect(inside).toMatchObject({ x: 201, y: 151 }); // +200+150 plus the 1-pixel border
+    const page = await openViewer(p.viewerUrl);
+    const cmp = await expectCanvasEqualsScreen(page, x, 20_000, inside);
+    expect(cmp.compared).toBe(inside.w * inside.h);
+    // The marker reports the window mode; the size the viewer sees is the window's.
+    const marker = JSON.parse(gw.store.listEvents(p.run.id).find((e) => e.type === 'marker')!.data);
+    expect(marker).toMatchObject({ event: 'started', displayMode: 'window', resolution: `${inside.w}x${inside.h}` });
+    // A click at (100,100) of the canvas lands inside the window, so its keys reach the xterm.
+    await typeIntoXterm(page, 'window mode');
+    await waitForTyped(r.typedFile, 'window mode', 10_000);
+    await stopAndExpectCleanExit(gw, r, x);
+    await page.close();
   }, 120_000);
 
   it('exits 2 with a usage message (and no secret) for a bad runner command line', async () => {

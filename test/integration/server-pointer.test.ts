@@ -5,7 +5,7 @@
  * - a drag (button 1 down, move, up) over an xterm selects its text (PRIMARY is set);
  * - mask bits 0–6 arrive as X buttons 1–7 (an `xev -root` sees ButtonPress 1…7, so the wheel
  *   bits 3–6 are the scroll buttons 4–7);
- * - a view-only server moves nothing.
+ * - a view-only server, and a session opened with the view-only password, move nothing.
  */
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { runOk, suiteScope, sleep, waitFor } from '../helpers/processes.js';
@@ -102,6 +102,24 @@ describe('pointer through vnc-runner', () => {
     const releases = [...xev.output().slice(before).matchAll(/ButtonRelease event[^\n]*\n[^\n]*\n[^\n]*button (\d+)/g)].map((m) => Number(m[1]));
     expect(releases).toEqual([1, 2, 3, 4, 5, 6, 7]);
     await xev.kill();
+  });
+
+  test('the view-only password gives a session whose pointer is ignored; the full password moves it', async () => {
+    const locked = await startServerRig({ display: x.display, password: 'full!pw1', viewOnlyPassword: 'look!pw1', scope });
+    await runOk('xdotool', ['mousemove', '33', '44'], { timeoutMs: 5_000, env: xEnv(x.display) });
+    const viewer = new RfbClient({ port: locked.port, password: 'look!pw1' });
+    clients.push(await viewer.connect());
+    viewer.pointer(300, 200, 0);
+    viewer.requestUpdate(false, 0, 0, 8, 8);
+    await viewer.readUpdate({ timeoutMs: 10_000 });
+    await sleep(200);
+    expect(await getMouseLocation(x.display)).toEqual({ x: 33, y: 44 });
+
+    const full = new RfbClient({ port: locked.port, password: 'full!pw1' });
+    clients.push(await full.connect());
+    full.pointer(301, 201, 0);
+    await expect.poll(() => getMouseLocation(x.display), { timeout: 5_000 }).toEqual({ x: 301, y: 201 });
+    await locked.close();
   });
 
   test('a view-only server ignores pointer events', async () => {

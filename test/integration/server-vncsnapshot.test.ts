@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { isVncError } from '../../core/errors.js';
-import { expectImagesMatch } from '../helpers/image-compare.js';
+import { cropToRgb, expectImagesMatch } from '../helpers/image-compare.js';
 import { suiteScope } from '../helpers/processes.js';
 import { startServerRig, type ServerRig } from '../helpers/server-rig.js';
 import { makeVncPasswdFile, vncsnapshot } from '../helpers/vnc-clients.js';
@@ -32,9 +32,10 @@ describe('vncsnapshot against vnc-runner', () => {
     locked = await startServerRig({ display: x.display, password: PASSWORD, scope });
   });
 
-  afterAll(() => {
+  afterAll(async () => {
     // Sessions must all be gone once the clients exited.
-    expect(open.server.sessionCount).toBe(0);
+    await expect.poll(() => open.server.sessionCount, { timeout: 5_000 }).toBe(0);
+    await expect.poll(() => locked.server.sessionCount, { timeout: 5_000 }).toBe(0);
   });
 
   test.each(['raw', 'hextile', 'zlib', 'hextile zlib'])('desktop screen, encodings "%s", equals xwd -root', async (encodings) => {
@@ -67,7 +68,6 @@ describe('vncsnapshot against vnc-runner', () => {
     const snap = await vncsnapshot({ port: open.port, encodings: 'hextile', rect });
     expect([snap.width, snap.height]).toEqual([rect.w, rect.h]);
     // Compare the snapshot against the same area of the truth.
-    const { cropToRgb } = await import('../helpers/image-compare.js');
     await expectImagesMatch(cropToRgb(truth, rect), snap, { tolerance: JPEG_TOLERANCE, label: 'vncsnapshot -rect' });
   });
 

@@ -30,11 +30,16 @@ async function xdotool(args: string[]): Promise<string> {
   return (await runOk('xdotool', args, { timeoutMs: 10_000, env: xEnv(xvfb.display) })).stdout.toString('utf8').trim();
 }
 
-/** xdotool's view of a window: position of its inside on the root, and its size. */
+/**
+ * xwininfo's view of a window's inside (what is shown: the border is not part of the content):
+ * its absolute upper-left (the border's outer corner) plus the border width, and its size.
+ */
 async function xdoRect(id: string): Promise<Rect> {
-  const text = await xdotool(['getwindowgeometry', '--shell', id]);
-  const n = (k: string) => Number(new RegExp(`^${k}=(-?\\d+)$`, 'm').exec(text)![1]);
-  return { x: n('X'), y: n('Y'), w: n('WIDTH'), h: n('HEIGHT') };
+  const r = await runOk('xwininfo', ['-id', id], { timeoutMs: 10_000, env: xEnv(xvfb.display) });
+  const text = r.stdout.toString('utf8');
+  const n = (k: string) => Number(new RegExp(`^\\s*${k}:\\s*(-?\\d+)$`, 'm').exec(text)![1]);
+  const bw = n('Border width');
+  return { x: n('Absolute upper-left X') + bw, y: n('Absolute upper-left Y') + bw, w: n('Width'), h: n('Height') };
 }
 
 /** The part of the root at `r`, as a PixelBuffer-compatible crop for comparison. */
@@ -123,7 +128,7 @@ describe('WindowDesktop', () => {
     // A move: same size, whole window repainted from its new place.
     await xdotool(['windowmove', '--sync', typing.window, '60', '50']);
     rect = await xdoRect(typing.window);
-    expect(rect.x).toBe(60);
+    expect(rect.x).toBe(61); // 60 + the 1-pixel border
     damage.length = 0;
     await waitFor(
       async () => {
@@ -157,7 +162,9 @@ describe('WindowDesktop', () => {
     const inner = new X11Desktop({ display: xvfb.display, logger: silentLogger, maxClipboardBytes: 1 << 20 });
     const desk = new WindowDesktop({ inner, display: xvfb.display, title: 'Nope', logger: silentLogger, findTimeoutMs: 500 });
     const t0 = Date.now();
-    await expect(desk.start({} as DesktopEvents)).rejects.toThrow(/no window titled "Nope"/);
+    const none = () => {};
+    const events: DesktopEvents = { damage: none, resize: none, cursor: none, clipboard: none, bell: none, fatal: none };
+    await expect(desk.start(events)).rejects.toThrow(/no window titled "Nope"/);
     expect(Date.now() - t0).toBeLessThan(5_000);
     await desk.stop();
   }, 20_000);
