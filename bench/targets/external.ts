@@ -9,7 +9,7 @@
  */
 import { ErrorCode, VncError, isVncError } from '../../core/errors.js';
 import { freeLoopbackPort } from '../lib/ports.js';
-import { hasCommand, sleep, type Child } from '../lib/processes.js';
+import { hasCommand, runTool, sleep, type Child } from '../lib/processes.js';
 import { RfbProbe } from '../lib/rfb-probe.js';
 import type { RunningTarget, TargetContext, TargetFactory } from './target.js';
 
@@ -44,7 +44,7 @@ interface Launch {
 }
 
 /** Starts a server with retries on another port; returns the running target. */
-async function startWithRetries(ctx: TargetContext, details: (child: Child) => string, launch: (port: number) => Launch): Promise<RunningTarget> {
+async function startWithRetries(ctx: TargetContext, details: () => string, launch: (port: number) => Launch): Promise<RunningTarget> {
   let lastErr: unknown = null;
   for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
     const port = await freeLoopbackPort();
@@ -52,7 +52,7 @@ async function startWithRetries(ctx: TargetContext, details: (child: Child) => s
     try {
       const actual = await ready;
       await waitUntilServing(child, '127.0.0.1', actual, START_TIMEOUT_MS);
-      return { host: '127.0.0.1', port: actual, details: details(child), stop: () => child.kill() };
+      return { host: '127.0.0.1', port: actual, details: details(), stop: () => child.kill() };
     } catch (err) {
       lastErr = err;
       await child.kill();
@@ -62,9 +62,14 @@ async function startWithRetries(ctx: TargetContext, details: (child: Child) => s
   throw lastErr instanceof Error ? lastErr : new VncError(ErrorCode.Desktop, String(lastErr));
 }
 
-function firstLine(text: string, pattern: RegExp): string | null {
-  const m = pattern.exec(text);
-  return m ? m[0].trim() : null;
+/** The first match of `pattern` in what `cmd args` prints (bounded), or `fallback`. */
+async function versionOf(cmd: string, args: string[], pattern: RegExp, fallback: string): Promise<string> {
+  try {
+    const r = await runTool(cmd, args, { timeoutMs: 5000 });
+    return pattern.exec(r.stdout + r.stderr)?.[0].trim() ?? fallback;
+  } catch {
+    return fallback;
+  }
 }
 
 /** TigerVNC's scraping server, run in the foreground (X0tigervnc, not the daemonising wrapper). */
@@ -72,12 +77,12 @@ export const x0vncserverTarget: TargetFactory = {
   id: 'x0vncserver',
   unavailableReason: () =>
     hasCommand('X0tigervnc') || hasCommand('x0vncserver') ? null : 'not installed (Debian package tigervnc-scraping-server)',
-  start(ctx) {
+  async start(ctx) {
     const direct = hasCommand('X0tigervnc');
+    const version = await versionOf(direct ? 'X0tigervnc' : 'x0vncserver', ['--version'], /TigerVNC Server version [^\n,]+/, 'TigerVNC');
     return startWithRetries(
       ctx,
-      (child) =>
-        `${firstLine(child.output(), /TigerVNC Server version [^\n,]+/) ?? 'TigerVNC'}, defaults (FrameRate 60, PollingCycle 30 ms, DAMAGE, MIT-SHM)`,
+      () => `${version}, defaults (FrameRate 60, PollingCycle 30 ms, DAMAGE, MIT-SHM)`,
       (port) => {
         const args = ['-display', ctx.display, '-rfbport', String(port), '-SecurityTypes', 'None', '-localhost'];
         const child = direct
@@ -93,10 +98,11 @@ export const x0vncserverTarget: TargetFactory = {
 export const x11vncTarget: TargetFactory = {
   id: 'x11vnc',
   unavailableReason: () => (hasCommand('x11vnc') ? null : 'not installed (Debian package x11vnc)'),
-  start(ctx) {
+  async start(ctx) {
+    const version = await versionOf('x11vnc', ['-version'], /x11vnc: [^\s]+/, 'x11vnc');
     return startWithRetries(
       ctx,
-      (child) => `${firstLine(child.output(), /x11vnc version: [^\s]+/) ?? 'x11vnc'}, defaults (-wait 20 ms, -defer 20 ms, XDAMAGE hints)`,
+      () => `${version}, defaults (-wait 20 ms, -defer 20 ms, XDAMAGE hints)`,
       (port) => {
         const child = ctx.scope.spawn(
           'x11vnc',

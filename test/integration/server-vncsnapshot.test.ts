@@ -4,7 +4,7 @@
  * for Hextile/Zlib, on a desktop-like screen and on per-pixel noise; VNC authentication accepts
  * the right password and refuses a wrong one.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { isVncError } from '../../core/errors.js';
 import { cropToRgb, expectImagesMatch } from '../helpers/image-compare.js';
 import { suiteScope } from '../helpers/processes.js';
@@ -30,12 +30,6 @@ describe('vncsnapshot against vnc-runner', () => {
     // Two servers on the same display: one without authentication, one with a password.
     open = await startServerRig({ display: x.display, scope });
     locked = await startServerRig({ display: x.display, password: PASSWORD, scope });
-  });
-
-  afterAll(async () => {
-    // Sessions must all be gone once the clients exited.
-    await expect.poll(() => open.server.sessionCount, { timeout: 5_000 }).toBe(0);
-    await expect.poll(() => locked.server.sessionCount, { timeout: 5_000 }).toBe(0);
   });
 
   test.each(['raw', 'hextile', 'zlib', 'hextile zlib'])('desktop screen, encodings "%s", equals xwd -root', async (encodings) => {
@@ -100,5 +94,11 @@ describe('vncsnapshot against vnc-runner', () => {
     // The server goes on serving the right password after a failure.
     const again = await vncsnapshot({ port: locked.port, passwordFile: good, encodings: 'raw' });
     await expectImagesMatch(truth, again, { tolerance: JPEG_TOLERANCE, label: 'vncsnapshot after a failure' });
+  });
+
+  // Runs last: every vncsnapshot above has exited by now.
+  test('no session is left behind once the clients exited', async () => {
+    await expect.poll(() => open.server.sessionCount, { timeout: 5_000 }).toBe(0);
+    await expect.poll(() => locked.server.sessionCount, { timeout: 5_000 }).toBe(0);
   });
 });
