@@ -52,6 +52,10 @@ const MAPPING_MODIFIER = 0;
 const MAPPING_KEYBOARD = 1;
 
 /** XTEST keyboard with keymap remapping. Create with {@link X11Keyboard.open}. */
+/** Core modifier bits (X protocol KeyButMask). */
+const SHIFT_MASK = 1;
+const LOCK_MASK = 2;
+
 export class X11Keyboard {
   private keymap!: KeymapSnapshot;
   private info!: KeymapInfo;
@@ -137,7 +141,18 @@ export class X11Keyboard {
       if (this.stale) await this.refreshKeymap();
       const keycode = qnumToXKeycode(qnum);
       const ks = keysym >>> 0;
-      const matches = keycode !== 0 && (keysymAt(this.keymap, keycode, 0) === ks || keysymAt(this.keymap, keycode, 1) === ks);
+      // Use the physical key only if, with the modifiers held right now, it produces exactly
+      // the keysym the client meant: a client (or a test driver) may send 'A' on the A key
+      // without holding Shift, and the character must still be 'A'.
+      let matches = false;
+      if (keycode !== 0) {
+        const { modMask } = await this.queryState();
+        const lower = keysymAt(this.keymap, keycode, 0);
+        const upper = keysymAt(this.keymap, keycode, 1) || lower;
+        const isLetter = lower !== upper && lower >= 0x61 && lower <= 0x7a;
+        const shifted = (modMask & SHIFT_MASK) !== 0 !== (isLetter && (modMask & LOCK_MASK) !== 0);
+        matches = (shifted ? upper : lower) === ks;
+      }
       if (!matches || this.held.get(clientId)?.has(ks)) return this.press(ks, clientId);
       const key: HeldKey = { keycode, fakePress: [], fakeRelease: [] };
       let mine = this.held.get(clientId);

@@ -11,7 +11,7 @@ import { ErrorCode, VncError, isVncError } from '../../core/errors.js';
 import { freeLoopbackPort } from '../lib/ports.js';
 import { hasCommand, runTool, sleep, type Child } from '../lib/processes.js';
 import { RfbProbe } from '../lib/rfb-probe.js';
-import type { RunningTarget, TargetContext, TargetFactory } from './target.js';
+import type { RunningTarget, TargetFactory } from './target.js';
 
 /** Deadline for a server to answer its first handshake after being spawned. */
 const START_TIMEOUT_MS = 15_000;
@@ -44,7 +44,7 @@ interface Launch {
 }
 
 /** Starts a server with retries on another port; returns the running target. */
-async function startWithRetries(ctx: TargetContext, details: () => string, launch: (port: number) => Launch): Promise<RunningTarget> {
+async function startWithRetries(details: string, launch: (port: number) => Launch): Promise<RunningTarget> {
   let lastErr: unknown = null;
   for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
     const port = await freeLoopbackPort();
@@ -52,7 +52,7 @@ async function startWithRetries(ctx: TargetContext, details: () => string, launc
     try {
       const actual = await ready;
       await waitUntilServing(child, '127.0.0.1', actual, START_TIMEOUT_MS);
-      return { host: '127.0.0.1', port: actual, details: details(), stop: () => child.kill() };
+      return { host: '127.0.0.1', port: actual, details, stop: () => child.kill() };
     } catch (err) {
       lastErr = err;
       await child.kill();
@@ -81,8 +81,7 @@ export const x0vncserverTarget: TargetFactory = {
     const direct = hasCommand('X0tigervnc');
     const version = await versionOf(direct ? 'X0tigervnc' : 'x0vncserver', ['--version'], /TigerVNC Server version [^\n,]+/, 'TigerVNC');
     return startWithRetries(
-      ctx,
-      () => `${version}, defaults (FrameRate 60, PollingCycle 30 ms, DAMAGE, MIT-SHM)`,
+      `${version}, defaults (FrameRate 60, PollingCycle 30 ms, DAMAGE, MIT-SHM)`,
       (port) => {
         const args = ['-display', ctx.display, '-rfbport', String(port), '-SecurityTypes', 'None', '-localhost'];
         const child = direct
@@ -101,8 +100,7 @@ export const x11vncTarget: TargetFactory = {
   async start(ctx) {
     const version = await versionOf('x11vnc', ['-version'], /x11vnc: [^\s]+/, 'x11vnc');
     return startWithRetries(
-      ctx,
-      () => `${version}, defaults (-wait 20 ms, -defer 20 ms, XDAMAGE hints)`,
+      `${version}, defaults (-wait 20 ms, -defer 20 ms, XDAMAGE hints)`,
       (port) => {
         const child = ctx.scope.spawn(
           'x11vnc',

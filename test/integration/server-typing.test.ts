@@ -86,6 +86,37 @@ describe('typing through vnc-runner into an xterm', () => {
     await term.close();
   });
 
+  test('QEMU extended key events: the physical key when it yields the keysym, the keysym otherwise', async () => {
+    const term = await startXterm(x.display, { file: join(work, 'qemu.txt'), scope });
+    const c = await connect();
+    c.setEncodings([0, -258]);
+    const qemu = (keysym: number, qnum: number, down: boolean) => {
+      const b = Buffer.alloc(12);
+      b[0] = 255; // QEMU client message
+      b[1] = 0; // extended key event
+      b.writeUInt16BE(down ? 1 : 0, 2);
+      b.writeUInt32BE(keysym, 4);
+      b.writeUInt32BE(qnum, 8);
+      c.socket.write(b);
+    };
+    const tapQ = (keysym: number, qnum: number) => {
+      qemu(keysym, qnum, true);
+      qemu(keysym, qnum, false);
+    };
+    tapQ(0x61, 0x1e); // 'a' on the A key
+    tapQ(0x41, 0x1e); // 'A' on the A key without Shift held (as Playwright's keyboard.type sends)
+    qemu(0xffe1, 0x2a, true); // Shift_L held on its own key
+    tapQ(0x41, 0x1e); // 'A' with Shift held
+    tapQ(0x21, 0x02); // '!' on the 1 key with Shift held
+    qemu(0xffe1, 0x2a, false);
+    tapQ(0x21, 0x02); // '!' on the 1 key without Shift: must still be '!'
+    tapQ(0xe9, 0x10); // 'é' reported on the Q key (client layout differs): the keysym wins
+    tapQ(0xff0d, 0x1c); // Return on the Enter key
+    const got = await term.waitForContent((s) => s.endsWith('\r'), 20_000);
+    expect(got).toBe('aAA!!é\r');
+    await term.close();
+  });
+
   test('TigerVNC vncviewer: ASCII typed into the viewer arrives in the xterm', async () => {
     const term = await startXterm(x.display, { file: join(work, 'tiger.txt'), scope });
     const viewer = await startTigerViewer({ port: rig.port, display: viewerX.display, encoding: 'Tight', scope });
