@@ -1,0 +1,153 @@
+/**
+ * One cell of the matrix: one server, one scene, one encoding. The scene is reset to frame 0,
+ * a fresh client connects, asks for its encodings and a full frame, drains until the screen is
+ * quiet, and then the scene plays for `durationMs` while the client keeps exactly one
+ * incremental update request outstanding — the next one is sent as soon as an update has been
+ * read, as a viewer on a fast link does. Bytes are counted per update on the wire; the server's
+ * CPU time comes from /proc. In the typing scene the client also types (at the scene's rate)
+ * and times each key until the update that carries its echo has arrived.
+ */
+import { ErrorCode, VncError } from '../../core/errors.js';
+import type { Rect } from '../../core/geometry.js';
+import { isPixelEncoding } from '../lib/rect-framing.js';
+import { processCpuMs } from './cpu.js';
+import type { ScenePlayer } from './player.js';
+import type { TypingPlan } from './scene-catalog.js';
+import { SceneClient, type SceneUpdate } from './scene-client.js';
+import type { RunningServer } from './servers.js';
+import { typingKeys } from './typing-keys.js';
+
+export interface CellOptions {
+  readonly server: RunningServer;
+  readonly player: ScenePlayer;
+  readonly encodings: readonly number[];
+  readonly durationMs: number;
+  readonly ticksPerSecond: number;
+  /** Set for the typing scene. */
+  readonly typing?: TypingPlan;
+  /** Gives the typing terminal the focus (before the keys). */
+  readonly focus?: () => Promise<void>;
+}
+
+export interface CellMeasurement {
+  /** Measured interval (ms), from play to the end. */
+  readonly elapsedMs: number;
+  readonly updates: number;
+  /** Wire bytes of the updates completed in the interval. */
+  readonly bytes: number;
+  /** What the same rectangles would have cost as Raw without CopyRect (4 B/px, headers). */
+  readonly rawEquivalentBytes: number;
+  /** Server CPU time in the interval (ms, all threads). */
+  readonly cpuMs: number;
+  /** Key → echo latencies (ms), typing scene only. */
+  readonly latencies: readonly number[];
+  /** Keys whose echo was not seen. */
+  readonly keysMissed: number;
+  readonly framesDrawn: number;
+  readonly framesLate: number;
+}
+
+/** Deadlines. */
+const CONNECT_TIMEOUT_MS = 10_000;
+const FULL_FRAME_TIMEOUT_MS = 30_000;
+const UPDATE_TIMEOUT_MS = 15_000;
+/** No update for this long = the screen is quiet (longer than any server's poll cycle). */
+const QUIET_MS = 250;
+const QUIET_BOUND_MS = 5000;
+
+function intersects(a: Rect, b: Rect): boolean {
+  return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+}
+
+async function drainUntilQuiet(client: SceneClient): Promise<void> {
+  const deadline = performance.now() + QUIET_BOUND_MS;
+  while (performance.now() < deadline && (await client.waitForMessage(QUIET_MS))) {
+    await client.readUpdate(UPDATE_TIMEOUT_MS);
+    client.requestUpdate(true);
+  }
+}
+
+export async function measureCell(opts: CellOptions): Promise<CellMeasurement> {
+  const { server, player } = opts;
+  await player.reset();
+  const client = await SceneClient.connect({ host: server.host, port: server.port, timeoutMs: CONNECT_TIMEOUT_MS });
+  let typingTimer: NodeJS.Timeout | null = null;
+  try {
+    client.setEncodings(opts.encodings);
+    client.requestUpdate(false);
+    await client.readFullFrame(FULL_FRAME_TIMEOUT_MS);
+    client.requestUpdate(true);
+    await drainUntilQuiet(client);
+    if (opts.focus) await opts.focus();
+    const bpp = client.format.bitsPerPixel / 8;
+
+    // Typing: key k goes out at t0 + k / rate; each waits in `pending` for its echo.
+    const plan = opts.typing;
+    const keys = plan
+      ? typingKeys(plan.text, plan.lineLength, plan.terminal(), Math.ceil((opts.durationMs / 1000) * plan.charsPerSecond) + 1)
+      : [];
+    const pending: { sentAt: number; cell: Rect }[] = [];
+    const latencies: number[] = [];
+    let keysMissed = 0;
+
+    const cpu0 = await processCpuMs(server.pid, opts.ticksPerSecond);
+    const t0 = performance.now();
+    const end = t0 + opts.durationMs;
+    player.play();
+    if (plan && keys.length) {
+      let k = 0;
+      const interval = 1000 / plan.charsPerSecond;
+      const typeNext = (): void => {
+        const key = keys[k++]!;
+        client.tap(key.keysym);
+        pending.push({ sentAt: performance.now(), cell: key.cell });
+        if (k < keys.length) typingTimer = setTimeout(typeNext, Math.max(0, t0 + k * interval - performance.now()));
+      };
+      typingTimer = setTimeout(typeNext, interval / 2);
+    }
+
+    let updates = 0;
+    let bytes = 0;
+    let rawEquivalentBytes = 0;
+    const onUpdate = (u: SceneUpdate): void => {
+      updates++;
+      bytes += u.bytes;
+      rawEquivalentBytes += 4;
+      for (const r of u.rects) {
+        if (isPixelEncoding(r.encoding)) rawEquivalentBytes += 12 + r.w * r.h * bpp;
+      }
+      if (!pending.length) return;
+      // The newest key whose echo cell this update touches, sent before the update began;
+      // it and every older key (the tty echoes in order) are done.
+      for (let i = pending.length - 1; i >= 0; i--) {
+        const p = pending[i]!;
+        if (p.sentAt >= u.startedAt) continue;
+        if (u.rects.some((r) => isPixelEncoding(r.encoding) && intersects(r, p.cell))) {
+          for (const done of pending.splice(0, i + 1)) latencies.push(u.completedAt - done.sentAt);
+          break;
+        }
+      }
+    };
+    for (;;) {
+      const left = end - performance.now();
+      if (left <= 0 || !(await client.waitForMessage(left))) break;
+      const u = await client.readUpdate(UPDATE_TIMEOUT_MS);
+      client.requestUpdate(true);
+      if (u.completedAt > end) break; // finished after the interval: not counted
+      onUpdate(u);
+    }
+    const elapsedMs = performance.now() - t0;
+    const cpuMs = (await processCpuMs(server.pid, opts.ticksPerSecond)) - cpu0;
+    if (typingTimer) clearTimeout(typingTimer);
+    const stats = await player.pause();
+    // Keys still waiting, except those sent in the last 200 ms (their echo may be on its way).
+    keysMissed = pending.filter((p) => p.sentAt < end - 200).length;
+    if (plan && latencies.length === 0) {
+      throw new VncError(ErrorCode.Timeout, `${server.id}: no key echo seen in ${keys.length} keys (is the terminal focused?)`);
+    }
+    return { elapsedMs, updates, bytes, rawEquivalentBytes, cpuMs, latencies, keysMissed, framesDrawn: stats.frames, framesLate: stats.late };
+  } finally {
+    if (typingTimer) clearTimeout(typingTimer);
+    client.close();
+  }
+}
