@@ -4,11 +4,13 @@
  * content on the root window, and wrappers around the X tools used as ground truth (xdotool,
  * xclip, xwd). Every wait is bounded; every process belongs to a {@link ProcessScope}.
  */
+
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import x11 from 'x11';
 import { ErrorCode, VncError } from '../../core/errors.js';
+import { openX11 } from '../../core/x11-connection.js';
 import type { PixelBuffer } from '../../core/pixel-buffer.js';
 import { ProcessScope, runCommand, runOk, waitFor, withTimeout, type ManagedProcess } from './processes.js';
 import { parseXwd } from './xwd.js';
@@ -463,4 +465,18 @@ function drawDesktop(X: any, d: number, gc: number, w: number, h: number): void 
   const palette = [0xffc107, 0x9c27b0, 0x00bcd4, 0xff5722, 0x8bc34a, 0x607d8b];
   palette.forEach((rgb, i) => fill(rgb, [w - 52, 20 + i * 56, 32, 32]));
   X.CloseFont(font);
+}
+
+/** Keycodes held and pointer buttons pressed on the X server right now (QueryKeymap / QueryPointer). */
+export async function xInputState(display: string): Promise<{ keycodes: number[]; buttons: number }> {
+  const conn = await openX11({ display, shm: false });
+  try {
+    const bits = await conn.request<Buffer>((cb) => conn.X.QueryKeymap(cb), { what: 'QueryKeymap' });
+    const keycodes: number[] = [];
+    for (let i = 0; i < 256; i++) if (bits[i >> 3]! & (1 << (i & 7))) keycodes.push(i);
+    const ptr = await conn.request<{ keyMask: number }>((cb) => conn.X.QueryPointer(conn.root, cb), { what: 'QueryPointer' });
+    return { keycodes, buttons: ptr.keyMask & 0x1f00 };
+  } finally {
+    await conn.close();
+  }
 }

@@ -15,11 +15,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { openX11 } from '../../core/x11-connection.js';
 import { runOk, suiteScope, sleep, withTimeout } from '../helpers/processes.js';
 import { RfbClient } from '../helpers/rfb-client.js';
 import { startServerRig, type ServerRig } from '../helpers/server-rig.js';
 import { startTightViewer } from '../helpers/vnc-clients.js';
+import { xInputState } from '../helpers/x-env.js';
 import { fillRoot, startXterm, startXvfb, xEnv, xwdRoot, type XvfbHandle } from '../helpers/x-env.js';
 
 const W = 640;
@@ -27,19 +27,6 @@ const H = 480;
 const HANDSHAKE_TIMEOUT_MS = 1500;
 
 /** Keycodes the X server considers pressed, and the pointer's button mask (Button1Mask = 0x100…). */
-async function xInputState(display: string): Promise<{ keycodes: number[]; buttons: number }> {
-  const conn = await openX11({ display, shm: false });
-  try {
-    const bits = await conn.request<Buffer>((cb) => conn.X.QueryKeymap(cb), { what: 'QueryKeymap' });
-    const keycodes: number[] = [];
-    for (let i = 0; i < 256; i++) if (bits[i >> 3]! & (1 << (i & 7))) keycodes.push(i);
-    const ptr = await conn.request<{ keyMask: number }>((cb) => conn.X.QueryPointer(conn.root, cb), { what: 'QueryPointer' });
-    return { keycodes, buttons: ptr.keyMask & 0x1f00 };
-  } finally {
-    await conn.close();
-  }
-}
-
 /** Resolves when the peer closes `socket` (reads are drained so a pending reason cannot block it). */
 function closedBy(socket: net.Socket, ms: number, what: string): Promise<void> {
   socket.resume();

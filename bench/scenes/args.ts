@@ -1,0 +1,145 @@
+/**
+ * Options of `node dist/bench/scene-bench.js` and the measurement matrix they select. Pure, so
+ * the unit tests check parsing and the matrix (which cells, how long) without running anything.
+ */
+import { ENCODING_IDS, isEncodingId, type EncodingId } from './encodings.js';
+import { SCENE_NAMES, isSceneName, type SceneName } from './scene-catalog.js';
+import { SERVER_IDS, type ServerId } from './servers.js';
+
+export const SCENE_BENCH_USAGE = `Usage: node dist/bench/scene-bench.js [options]
+
+Issue-3 scene benchmark: deterministic 1920x1080 scenes, bytes/s per scene × encoding, with
+x0vncserver and x11vnc side by side when they are installed.
+
+  --short               CI mode: 1.5 s per cell, vnc-runner only unless --peers (about a minute)
+  --peers               also measure x0vncserver and x11vnc (default in full mode)
+  --no-peers            vnc-runner only
+  --scenes a,b          scenes (default all): ${SCENE_NAMES.join(', ')}
+  --encodings a,b       vnc-runner's encodings (default full: all; short: tight, tight-jpeg6):
+                        ${ENCODING_IDS.join(', ')}
+  --peer-encodings a,b  the peers' encodings (default: tight, tight-jpeg6)
+  --seconds N           seconds per cell (default full: 10 for tight/zrle/tight-jpeg6 and every
+                        peer cell, 3 for vnc-runner's raw/zlib/hextile/tightpng; short: 1.5)
+  --compress N          compression level sent to every server, 0..9 (default 2)
+  --seed N              scene seed (default 1)
+  --json FILE           results (default bench/results/scenes-latest.json)
+  --svg FILE            chart (default: the JSON path with .svg)
+  --quiet               no progress lines on stderr
+  -h, --help            this text
+`;
+
+export interface SceneBenchArgs {
+  readonly mode: 'full' | 'short';
+  readonly help: boolean;
+  readonly quiet: boolean;
+  readonly scenes: readonly SceneName[];
+  readonly servers: readonly ServerId[];
+  readonly encodings: readonly EncodingId[];
+  readonly peerEncodings: readonly EncodingId[];
+  /** Fixed seconds per cell, or null for the mode's defaults. */
+  readonly seconds: number | null;
+  readonly compress: number;
+  readonly seed: number;
+  readonly jsonPath: string | null;
+  readonly svgPath: string | null;
+}
+
+/** Encodings whose cells carry the comparisons and targets: measured for the full duration. */
+const PRIMARY: ReadonlySet<EncodingId> = new Set(['tight', 'zrle', 'tight-jpeg6']);
+
+function list<T extends string>(value: string, flag: string, valid: readonly string[], is: (s: string) => s is T): T[] {
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!items.length) throw new RangeError(`${flag} needs a comma-separated list`);
+  for (const s of items) if (!is(s)) throw new RangeError(`${flag}: unknown "${s}" (known: ${valid.join(', ')})`);
+  return [...new Set(items)] as T[];
+}
+
+function integer(value: string, flag: string, lo: number, hi: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < lo || n > hi) throw new RangeError(`${flag} must be an integer from ${lo} to ${hi} (got "${value}")`);
+  return n;
+}
+
+/** Parses argv (without node and the script). Throws RangeError with a message on bad usage. */
+export function parseSceneBenchArgs(argv: readonly string[]): SceneBenchArgs {
+  let short = false;
+  let peers: boolean | null = null;
+  let help = false;
+  let quiet = false;
+  let scenes: SceneName[] = [...SCENE_NAMES];
+  let encodings: EncodingId[] | null = null;
+  let peerEncodings: EncodingId[] = ['tight', 'tight-jpeg6'];
+  let seconds: number | null = null;
+  let compress = 2;
+  let seed = 1;
+  let jsonPath: string | null = null;
+  let svgPath: string | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new RangeError(`${a} needs a value`);
+      return v;
+    };
+    switch (a) {
+      case '--short': short = true; break;
+      case '--peers': peers = true; break;
+      case '--no-peers': peers = false; break;
+      case '--quiet': quiet = true; break;
+      case '-h': case '--help': help = true; break;
+      case '--scenes': scenes = list(value(), a, SCENE_NAMES, isSceneName); break;
+      case '--encodings': encodings = list(value(), a, ENCODING_IDS, isEncodingId); break;
+      case '--peer-encodings': peerEncodings = list(value(), a, ENCODING_IDS, isEncodingId); break;
+      case '--seconds': {
+        const v = value();
+        const n = Number(v);
+        if (!(Number.isFinite(n) && n >= 0.5 && n <= 600)) throw new RangeError(`--seconds must be a number from 0.5 to 600 (got "${v}")`);
+        seconds = n;
+        break;
+      }
+      case '--compress': compress = integer(value(), a, 0, 9); break;
+      case '--seed': seed = integer(value(), a, 0, 0xffffffff); break;
+      case '--json': jsonPath = value(); break;
+      case '--svg': svgPath = value(); break;
+      default: throw new RangeError(`unknown option "${a}"`);
+    }
+  }
+  const withPeers = peers ?? !short;
+  return {
+    mode: short ? 'short' : 'full',
+    help,
+    quiet,
+    scenes,
+    servers: withPeers ? [...SERVER_IDS] : ['vnc-runner'],
+    encodings: encodings ?? (short ? ['tight', 'tight-jpeg6'] : [...ENCODING_IDS]),
+    peerEncodings: peerEncodings.filter((e) => e !== 'tightpng'),
+    seconds,
+    compress,
+    seed,
+    jsonPath,
+    svgPath,
+  };
+}
+
+/** One planned measurement. */
+export interface PlannedCell {
+  readonly scene: SceneName;
+  readonly server: ServerId;
+  readonly encoding: EncodingId;
+  readonly seconds: number;
+}
+
+/** The cells to measure, in order (scene, server, encoding), for the servers that can run. */
+export function planCells(args: SceneBenchArgs, servers: readonly ServerId[]): PlannedCell[] {
+  const out: PlannedCell[] = [];
+  for (const scene of args.scenes) {
+    for (const server of servers) {
+      const encodings = server === 'vnc-runner' ? args.encodings : args.peerEncodings;
+      for (const encoding of encodings) {
+        const seconds = args.seconds ?? (args.mode === 'short' ? 1.5 : server !== 'vnc-runner' || PRIMARY.has(encoding) ? 10 : 3);
+        out.push({ scene, server, encoding, seconds });
+      }
+    }
+  }
+  return out;
+}
