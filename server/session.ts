@@ -173,6 +173,11 @@ export class Session {
     return this.state === 'closed';
   }
 
+  /** Bytes, rectangles and pixels sent per encoding so far (benchmarks, tests, debug logs). */
+  encodingStats(): ReturnType<EncodeManager['stats']> {
+    return this.encoder.stats();
+  }
+
   /** Resolves when the session is closed. */
   whenClosed(): Promise<void> {
     return this.closedPromise;

@@ -65,6 +65,11 @@ export class VncServer implements SessionHost {
     return this.sessions.size;
   }
 
+  /** The live sessions (read-only view, for stats and tests). */
+  liveSessions(): readonly Session[] {
+    return [...this.sessions];
+  }
+
   stats(): VncServerStats {
     return { sessions: this.sessions.size, polls: this.polls };
   }

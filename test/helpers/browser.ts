@@ -101,6 +101,12 @@ export interface NoVncPageParams {
   qualityLevel?: number;
   /** noVNC's compression level 0..9 (its default is 2). */
   compressionLevel?: number;
+  /**
+   * Restrict the encodings noVNC announces to these real encodings (pseudo-encodings stay,
+   * except JPEG quality levels, so the session is lossless). noVNC has no such setting; the
+   * page filters its SetEncodings message.
+   */
+  onlyEncodings?: readonly number[];
 }
 
 /** A local HTTP server for the noVNC test page. */
@@ -135,6 +141,13 @@ try {
   rfb.resizeSession = false;
   rfb.viewOnly = q.get('viewOnly') === '1';
   if (q.has('quality')) rfb.qualityLevel = Number(q.get('quality'));
+  if (q.has('only')) {
+    const keep = q.get('only').split(',').map(Number);
+    const send = RFB.messages.clientEncodings;
+    // TightPNG (-260) is a real encoding despite its negative number.
+    const pseudo = (e) => e < 0 && e !== -260 && !(e >= -32 && e <= -23);
+    RFB.messages.clientEncodings = (sock, encs) => send(sock, encs.filter((e) => keep.includes(e) || pseudo(e)));
+  }
   if (q.has('compression')) rfb.compressionLevel = Number(q.get('compression'));
   rfb.addEventListener('connect', () => { vnc.state = 'connected'; });
   rfb.addEventListener('disconnect', (e) => { vnc.state = 'disconnected'; vnc.clean = e.detail.clean; });
@@ -201,6 +214,7 @@ export async function serveNoVnc(options: { scope?: ProcessScope } = {}): Promis
       if (p.viewOnly) q.set('viewOnly', '1');
       if (p.qualityLevel !== undefined) q.set('quality', String(p.qualityLevel));
       if (p.compressionLevel !== undefined) q.set('compression', String(p.compressionLevel));
+      if (p.onlyEncodings) q.set('only', p.onlyEncodings.join(','));
       return `${baseUrl}/vnc-test.html?${q.toString()}`;
     },
     close,
