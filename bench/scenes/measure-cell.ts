@@ -10,6 +10,7 @@
 import { ErrorCode, VncError } from '../../core/errors.js';
 import type { Rect } from '../../core/geometry.js';
 import { isPixelEncoding } from '../lib/rect-framing.js';
+import { encodingName } from '../../server/encoding/encodings.js';
 import { processCpuMs } from './cpu.js';
 import type { ScenePlayer } from './player.js';
 import type { TypingPlan } from './scene-catalog.js';
@@ -45,6 +46,14 @@ export interface CellMeasurement {
   readonly keysMissed: number;
   readonly framesDrawn: number;
   readonly framesLate: number;
+  /** Where the bytes went: rectangles, pixels and wire bytes per rectangle encoding. */
+  readonly byEncoding: Readonly<Record<string, EncodingShare>>;
+}
+
+export interface EncodingShare {
+  rects: number;
+  pixels: number;
+  bytes: number;
 }
 
 /** Deadlines. */
@@ -109,12 +118,17 @@ export async function measureCell(opts: CellOptions): Promise<CellMeasurement> {
     let updates = 0;
     let bytes = 0;
     let rawEquivalentBytes = 0;
+    const byEncoding: Record<string, EncodingShare> = {};
     const onUpdate = (u: SceneUpdate): void => {
       updates++;
       bytes += u.bytes;
       rawEquivalentBytes += 4;
       for (const r of u.rects) {
         if (isPixelEncoding(r.encoding)) rawEquivalentBytes += 12 + r.w * r.h * bpp;
+        const share = (byEncoding[encodingName(r.encoding)] ??= { rects: 0, pixels: 0, bytes: 0 });
+        share.rects++;
+        share.pixels += r.w * r.h;
+        share.bytes += r.bytes;
       }
       if (!pending.length) return;
       // The newest key whose echo cell this update touches, sent before the update began;
@@ -145,7 +159,7 @@ export async function measureCell(opts: CellOptions): Promise<CellMeasurement> {
     if (plan && latencies.length === 0) {
       throw new VncError(ErrorCode.Timeout, `${server.id}: no key echo seen in ${keys.length} keys (is the terminal focused?)`);
     }
-    return { elapsedMs, updates, bytes, rawEquivalentBytes, cpuMs, latencies, keysMissed, framesDrawn: stats.frames, framesLate: stats.late };
+    return { elapsedMs, updates, bytes, rawEquivalentBytes, cpuMs, latencies, keysMissed, framesDrawn: stats.frames, framesLate: stats.late, byEncoding };
   } finally {
     if (typingTimer) clearTimeout(typingTimer);
     client.close();

@@ -5,7 +5,7 @@
  */
 import { percentile } from '../lib/stats.js';
 import type { EncodingId } from './encodings.js';
-import type { CellMeasurement } from './measure-cell.js';
+import type { CellMeasurement, EncodingShare } from './measure-cell.js';
 import type { SceneName } from './scene-catalog.js';
 import type { ServerId } from './servers.js';
 
@@ -44,6 +44,8 @@ export interface CellResult {
   readonly latencyMs?: { readonly n: number; readonly p50: number; readonly p95: number; readonly missed: number };
   readonly framesDrawn: number;
   readonly framesLate: number;
+  /** Rectangles, pixels and bytes per rectangle encoding (where the bytes went). */
+  readonly byEncoding: Readonly<Record<string, EncodingShare>>;
   /** vnc-runner cells only. */
   readonly targets: readonly TargetCheck[];
 }
@@ -104,6 +106,7 @@ export function toCell(scene: SceneName, server: ServerId, encoding: EncodingId,
     ...(lat ? { latencyMs: lat } : {}),
     framesDrawn: m.framesDrawn,
     framesLate: m.framesLate,
+    byEncoding: m.byEncoding,
     targets: [],
   };
 }

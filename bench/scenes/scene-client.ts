@@ -21,6 +21,8 @@ export interface ClientRect {
   readonly w: number;
   readonly h: number;
   readonly encoding: number;
+  /** Wire bytes of this rectangle, its 12-byte header included. */
+  readonly bytes: number;
 }
 
 /** One FramebufferUpdate as received. */
@@ -188,10 +190,12 @@ export class SceneClient {
       const rects: ClientRect[] = [];
       let pixelArea = 0;
       for (let i = 0; i < count; i++) {
+        const start = this.consumed;
         const h = await r.read(12, deadline);
-        const rect: ClientRect = { x: h.readUInt16BE(0), y: h.readUInt16BE(2), w: h.readUInt16BE(4), h: h.readUInt16BE(6), encoding: h.readInt32BE(8) };
-        if (rect.encoding === HEXTILE) await skipHextile(r, rect.w, rect.h, this.format.bitsPerPixel / 8, deadline);
-        else if (!(await skipRectBody(r, rect, this.format, deadline))) break; // LastRect
+        const head = { x: h.readUInt16BE(0), y: h.readUInt16BE(2), w: h.readUInt16BE(4), h: h.readUInt16BE(6), encoding: h.readInt32BE(8) };
+        if (head.encoding === HEXTILE) await skipHextile(r, head.w, head.h, this.format.bitsPerPixel / 8, deadline);
+        else if (!(await skipRectBody(r, head, this.format, deadline))) break; // LastRect
+        const rect: ClientRect = { ...head, bytes: this.consumed - start };
         rects.push(rect);
         if (isPixelEncoding(rect.encoding)) pixelArea += rect.w * rect.h;
       }

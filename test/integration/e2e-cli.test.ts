@@ -10,11 +10,11 @@
  *
  * `npm test` builds first; when run alone, beforeAll rebuilds dist/ if any source is newer.
  */
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
+import { CLI_MAIN, cleanEnv, ensureBuilt, isAlive } from '../helpers/built-cli.js';
 import { expectImagesMatch } from '../helpers/image-compare.js';
 import { runCommand, runOk, suiteScope, waitFor, withTimeout, type ManagedProcess } from '../helpers/processes.js';
 import { RfbClient } from '../helpers/rfb-client.js';
@@ -22,38 +22,7 @@ import { vncsnapshot } from '../helpers/vnc-clients.js';
 import { startXvfb, xEnv } from '../helpers/x-env.js';
 import { parseXwd } from '../helpers/xwd.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const MAIN = join(ROOT, 'dist/cli/main.js');
-const SOURCE_DIRS = ['core', 'server', 'capture', 'input', 'gateway', 'cli'];
-
-function newestSourceMtime(): number {
-  let newest = 0;
-  const walk = (dir: string): void => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
-    }
-  };
-  for (const d of SOURCE_DIRS) walk(join(ROOT, d));
-  return newest;
-}
-
-/** An environment without any X display or VNC secrets of the calling shell. */
-function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const k of ['DISPLAY', 'XAUTHORITY', 'VNC_PASSWORD', 'WAYLAND_DISPLAY']) delete env[k];
-  return { ...env, ...extra };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const MAIN = CLI_MAIN;
 
 /** Sends SIGTERM to the CLI process itself and returns its exit code and how long it took. */
 async function terminate(cli: ManagedProcess, timeoutMs: number): Promise<{ code: number | null; ms: number }> {
@@ -68,9 +37,7 @@ describe('vnc-runner command line (built)', () => {
   let work: string;
 
   beforeAll(async () => {
-    if (!existsSync(MAIN) || statSync(MAIN).mtimeMs < newestSourceMtime()) {
-      await runOk('npx', ['tsc', '-p', 'tsconfig.json'], { timeoutMs: 180_000, cwd: ROOT });
-    }
+    await ensureBuilt();
     work = mkdtempSync(join(tmpdir(), 'e2e-cli-'));
     scope.defer('rm work dir', () => rmSync(work, { recursive: true, force: true }));
   }, 200_000);

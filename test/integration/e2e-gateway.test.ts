@@ -18,6 +18,7 @@ import type { PixelBuffer } from '../../core/pixel-buffer.js';
 import { provisionRun, type ProvisionedRun } from '../../gateway/reference/provision.js';
 import { startReferenceGateway, type ReferenceGateway, type ReferenceGatewayOptions } from '../../gateway/reference/server.js';
 import { launchChromium, type ChromiumHandle } from '../helpers/browser.js';
+import { isAlive } from '../helpers/built-cli.js';
 import { compareImages, type CompareResult, type RawImage } from '../helpers/image-compare.js';
 import { ProcessScope, runOk, sleep, suiteScope, testScope, waitFor, type ManagedProcess } from '../helpers/processes.js';
 import { parseXwd } from '../helpers/xwd.js';
@@ -131,15 +132,6 @@ function spawnRunner(scope: ProcessScope, gw: ReferenceGateway, p: ProvisionedRu
       return e.code;
     },
   };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function xwdRoot(x: { display: string; xauthority: string }): Promise<PixelBuffer> {

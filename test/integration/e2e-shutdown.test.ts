@@ -6,31 +6,14 @@
  * - the X server dies under a running server: the failure is reported on stderr and the process
  *   exits non-zero promptly instead of hanging.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, test } from 'vitest';
+import { CLI_MAIN, cleanEnv, ensureBuilt, isAlive } from '../helpers/built-cli.js';
 import { runOk, suiteScope, withTimeout, type ManagedProcess } from '../helpers/processes.js';
 import { RfbClient } from '../helpers/rfb-client.js';
 import { startXvfb, xEnv, xInputState } from '../helpers/x-env.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const MAIN = join(ROOT, 'dist/cli/main.js');
-
-function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const k of ['DISPLAY', 'XAUTHORITY', 'VNC_PASSWORD']) delete env[k];
-  return { ...env, ...extra };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const MAIN = CLI_MAIN;
 
 async function exitOf(cli: ManagedProcess, timeoutMs: number): Promise<number | null> {
   return (await withTimeout(cli.exited, timeoutMs, 'vnc-runner to exit')).code;
@@ -40,8 +23,7 @@ describe('vnc-runner shutdown and X server failure (built)', () => {
   const scope = suiteScope();
 
   beforeAll(async () => {
-    if (!existsSync(MAIN)) await runOk('npx', ['tsc', '-p', 'tsconfig.json'], { timeoutMs: 180_000, cwd: ROOT });
-    expect(statSync(MAIN).isFile()).toBe(true);
+    await ensureBuilt();
   }, 200_000);
 
   test('SIGTERM during updates with clients attached: exit 0, private Xvfb and --run program gone', async () => {
