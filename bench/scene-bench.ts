@@ -98,11 +98,9 @@ async function runScene(
             const why = err instanceof Error ? err.message : String(err);
             progress.note(`${tag} failed: ${why}`);
             if (serverId === 'vnc-runner') state.oursFailed++;
-            if (server.pid > 0 && !isVncError(err, ErrorCode.Timeout)) {
-              // A peer that broke the connection may be dead: restart it for the next cell.
-              await server.stop();
-              server = await startServer(serverId, ctx);
-            }
+            // The server may be dead or wedged after a failure: the next cell gets a fresh one.
+            await server.stop();
+            server = await startServer(serverId, ctx);
           }
         }
       } catch (err) {

@@ -69,6 +69,7 @@ export interface SceneCanvas {
  */
 export class HashingCanvas implements SceneCanvas {
   private readonly hash: Hash = createHash('sha256');
+  private part: Hash = createHash('sha256');
   private nextId = 1;
   /** Number of calls recorded (a scene that draws nothing is a bug the tests catch). */
   calls = 0;
@@ -77,8 +78,10 @@ export class HashingCanvas implements SceneCanvas {
 
   private record(op: string, nums: readonly number[], data?: Buffer | string): void {
     this.calls++;
-    this.hash.update(`${op}(${nums.join(',')})`);
-    if (data !== undefined) this.hash.update(data);
+    for (const h of [this.hash, this.part]) {
+      h.update(`${op}(${nums.join(',')})`);
+      if (data !== undefined) h.update(data);
+    }
   }
 
   setRootBackground(image: Buffer): void {
@@ -117,6 +120,13 @@ export class HashingCanvas implements SceneCanvas {
       rows: spec.rows,
       write: (text) => this.record('write', [id], text),
     };
+  }
+
+  /** Hex digest of what was recorded since the previous call (or the start); starts a new part. */
+  partDigest(): string {
+    const d = this.part.digest('hex');
+    this.part = createHash('sha256');
+    return d;
   }
 
   /** Hex digest of everything recorded so far (the canvas can go on recording). */

@@ -218,15 +218,23 @@ export class EncodeManager {
   }
 
   private encodeRect(fb: PixelBuffer, r: Rect, ctx: EncodeContext, parts: (EncodedRects | Promise<EncodedRects>)[]): void {
+    const pieces: { rect: Rect; solid: boolean }[] = [];
     let rest: Rect[] = [r];
     if (this.solidEncoding !== null && r.w * r.h >= this.solidMinArea) {
       const split = findSolidRects(fb, r, this.solidMinArea);
-      for (const s of split.solids) parts.push(this.run(this.solidEncoding, fb, s.rect, ctx));
+      for (const s of split.solids) pieces.push({ rect: s.rect, solid: true });
       rest = split.rest;
     }
     const [maxArea, maxWidth, align] = pieceBounds(this.preferred);
     for (const big of rest) {
-      for (const p of splitRect(big, maxArea, maxWidth, align)) parts.push(this.encodePiece(fb, p, ctx));
+      for (const p of splitRect(big, maxArea, maxWidth, align)) pieces.push({ rect: p, solid: false });
+    }
+    // Reading order (top to bottom, left to right): the first rectangle of a full refresh
+    // starts at its origin, which simple clients expect. Encoding in this same order keeps the
+    // persistent zlib streams in step with what the client decodes.
+    pieces.sort((a, b) => a.rect.y - b.rect.y || a.rect.x - b.rect.x);
+    for (const p of pieces) {
+      parts.push(p.solid ? this.run(this.solidEncoding!, fb, p.rect, ctx) : this.encodePiece(fb, p.rect, ctx));
     }
   }
 

@@ -243,3 +243,24 @@ describe('large updates', () => {
     }
   });
 });
+
+describe('rectangle order', () => {
+  it('starts a full refresh at (0,0) even when a large solid area is found elsewhere', async () => {
+    const { RfbTestDecoder } = await import('../helpers/rfb-decoders.js');
+    const r = await rig({}, [320, 240]);
+    r.desktop.paint({ x: 0, y: 0, w: 320, h: 240 }, (x, y) => (x * 7919 + y * 104729) & 0xffffff);
+    r.desktop.paint({ x: 100, y: 80, w: 200, h: 150 }, () => 0x336699); // solid, not at the origin
+    await r.desktop.poll();
+    const c = await client(r.port);
+    const dec = new RfbTestDecoder(c.serverFormat, c.width, c.height);
+    for (const enc of [7, 16, 5]) {
+      c.setEncodings([enc]);
+      c.requestUpdate(false);
+      const u = await c.readUpdate({ decodeRect: (h) => dec.decodeRect(h, c) });
+      expect(u.rects[0], `encoding ${enc}`).toMatchObject({ x: 0, y: 0 });
+      const sorted = [...u.rects].sort((a, b) => a.y - b.y || a.x - b.x);
+      expect(u.rects).toEqual(sorted);
+    }
+    dec.dispose();
+  });
+});
