@@ -1,19 +1,15 @@
 /**
- * One RFB client from the first byte to the close: handshake, message dispatch, update
- * generation. It owns its byte queue, pixel converter, encoders, update state and held input.
+ * One RFB client from the first byte to the close: handshake, message dispatch, clipboard and
+ * bell, and the close. It owns its byte queue, encoders, held input and an UpdateSender (the
+ * output half: what to send when).
  * There is exactly one catch point per session (`guard`): any error closes this client with a
  * logged reason and nothing else.
  *
- * Ordering rules that matter to real clients:
- * - Messages are decoded and applied synchronously as bytes arrive, whatever the state of the
- *   write side, so input is never stalled behind a slow update.
- * - An update reads every pixel synchronously when it is generated, then awaits compression,
- *   then writes header and rectangles in one corked burst, so other messages (Bell, cut text)
- *   never land inside an update.
+ * Messages are decoded and applied synchronously as bytes arrive, whatever the state of the
+ * write side, so input is never stalled behind a slow update.
  */
 import type { Duplex } from 'node:stream';
-import { type Rect, intersectRect } from '../core/geometry.js';
-import { Region } from '../core/region.js';
+import type { Rect } from '../core/geometry.js';
 import { ErrorCode, VncError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { CursorImage, Desktop } from './desktop.js';
@@ -33,10 +29,6 @@ import {
 import type { ExtendedClipboardMessage } from './protocol/extended-clipboard.js';
 import {
   encodeBell,
-  encodeCursorRect,
-  encodeDesktopSizeRect,
-  encodeExtendedDesktopSizeRect,
-  encodeFramebufferUpdateHeader,
   encodeServerClipboardCaps,
   encodeServerClipboardNotify,
   encodeServerClipboardProvide,
@@ -47,14 +39,11 @@ import {
   encodeEndOfContinuousUpdates,
   type ServerMessageOptions,
 } from './protocol/server-messages.js';
-import { DesktopSizeReason, Encoding, FENCE_SUPPORTED_FLAGS, FenceFlag, PseudoEncoding } from './protocol/constants.js';
+import { DesktopSizeReason, FENCE_SUPPORTED_FLAGS, FenceFlag, PseudoEncoding } from './protocol/constants.js';
 import { detectClientQuirks } from './protocol/client-quirks.js';
 import { NATIVE_PIXEL_FORMAT, PixelConverter } from './pixel-format.js';
 import { EncodeManager } from './encoding/encode-manager.js';
-import { rectHeader } from './encoding/encoder.js';
-import { UpdateState, orderCopyRects, type PendingCopy } from './updates/update-state.js';
-import { Congestion } from './updates/congestion.js';
-import { encodeInSlices } from './updates/encode-in-slices.js';
+import { UpdateSender } from './update-sender.js';
 import { SessionInput } from './session-input.js';
 import type { AuthThrottle } from './auth-throttle.js';
 
@@ -81,8 +70,6 @@ type State = 'handshake' | 'init' | 'normal' | 'closed';
 const PARTIAL_MESSAGE_TIMEOUT_MS = 30_000;
 /** A closing socket gets this long to flush a failure reason (TigerVNC CLOSE_GRACE_TIME). */
 const CLOSE_GRACE_MS = 2_000;
-/** JPEG-coded areas are re-sent losslessly once the screen has been quiet this long. */
-const LOSSLESS_REFRESH_QUIET_MS = 100;
 
 export class Session {
   readonly id: number;
@@ -95,34 +82,18 @@ export class Session {
   private partialTimer: NodeJS.Timeout | null = null;
   private msgOptions: ClientMessageOptions;
   private serverMsgOptions: ServerMessageOptions = {};
-  private converter = new PixelConverter(NATIVE_PIXEL_FORMAT);
   private readonly encoder: EncodeManager;
-  private readonly updates = new UpdateState();
+  private readonly sender: UpdateSender;
   private readonly input: SessionInput;
   private viewOnly: boolean;
   private encodingsReceived = false;
-  private sending = false;
-  private waitingForDrain = false;
-  private pendingCursor: CursorImage | null = null;
-  private pendingDesktopSize = false;
-  private pendingExtDesktopSize: { reason: number; status: number } | null = null;
-  /** Areas the client holds only as JPEG; refreshed losslessly once they stop changing. */
-  private readonly lossy = new Region();
-  private lastDamageAt = 0;
-  private refreshTimer: NodeJS.Timeout | null = null;
-  /** Tell the client (once) that QEMU extended key events are understood. */
-  private pendingQemuKeyAck = false;
   private clipboardText: string | null = null;
-  /** ContinuousUpdates: announced to the client (EndOfContinuousUpdates sent) and enabled. */
+  /** ContinuousUpdates announced to the client (EndOfContinuousUpdates sent). */
   private cuAnnounced = false;
-  private continuous = false;
-  private readonly congestion = new Congestion();
-  private congestionTimer: NodeJS.Timeout | null = null;
   private closedPromise: Promise<void>;
   private resolveClosed!: () => void;
   /** Bytes written to this client, for stats and benchmarks. */
   bytesSent = 0;
-  updatesSent = 0;
   /** Bytes of replies to client requests written but not yet flushed (see `writeReply`). */
   private unreadReplyBytes = 0;
 
@@ -146,6 +117,18 @@ export class Session {
     this.viewOnly = o.viewOnly;
     this.msgOptions = resolveClientMessageOptions({ maxCutTextBytes: o.maxCutTextBytes, maxEncodings: o.maxEncodings });
     this.encoder = new EncodeManager({ log: this.log });
+    this.sender = new UpdateSender(
+      {
+        stream: () => this.stream,
+        write: (b) => this.write(b),
+        active: () => this.state === 'normal',
+        supports: (e) => this.supports(e),
+        guard: (fn) => this.guard(fn),
+        fail: (err) => this.fail(err),
+      },
+      host,
+      this.encoder,
+    );
     this.input = new SessionInput(host.desktop, id);
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
     const blockedMs = o.password !== undefined ? host.authThrottle.blockedFor(info.remoteAddress) : 0;
@@ -166,7 +149,17 @@ export class Session {
 
   /** Does this client wait for pixels (an outstanding update request)? */
   isWaiting(): boolean {
-    return this.state === 'normal' && (this.continuous || this.updates.hasRequest());
+    return this.sender.isWaiting();
+  }
+
+  /** Updates sent so far. */
+  get updatesSent(): number {
+    return this.sender.updatesSent;
+  }
+
+  /** Sends an update now if one is due (the server calls this after each capture). */
+  trySend(): void {
+    this.guard(() => this.sender.trySend());
   }
 
   get closed(): boolean {
@@ -320,13 +313,13 @@ export class Session {
   private handle(msg: ClientMessage): void {
     switch (msg.kind) {
       case 'SetPixelFormat':
-        this.converter = new PixelConverter(msg.pixelFormat); // throws VNC_ERR_UNSUPPORTED for colour maps
+        this.sender.converter = new PixelConverter(msg.pixelFormat); // throws VNC_ERR_UNSUPPORTED for colour maps
         return;
       case 'SetEncodings':
         this.setEncodings(msg.encodings);
         return;
       case 'FramebufferUpdateRequest':
-        this.onUpdateRequest(msg.rect, msg.incremental);
+        this.sender.request(msg.rect, msg.incremental);
         return;
       case 'KeyEvent':
         if (this.viewOnly) return;
@@ -355,8 +348,8 @@ export class Session {
         if ((msg.flags >>> 0) & FenceFlag.Request) {
           // Answer fence requests with the flags we understand (rfbproto "ClientFence").
           this.writeReply(encodeServerFence((msg.flags & FENCE_SUPPORTED_FLAGS) >>> 0, msg.payload));
-        } else if (this.congestion.pong(msg.payload)) {
-          this.trySend(); // the window may have opened
+        } else {
+          this.sender.fenceReply(msg.payload);
         }
         return;
       case 'EnableContinuousUpdates':
@@ -378,13 +371,13 @@ export class Session {
       this.serverMsgOptions = { asyncvncCompat: true };
       if (first) this.log.info('asyncvnc client detected: swapped Bell/ServerCutText, 1-byte cut-text padding');
     }
-    if (this.supports(PseudoEncoding.Cursor) && this.host.cursor) this.pendingCursor = this.host.cursor;
+    if (this.supports(PseudoEncoding.Cursor) && this.host.cursor) this.sender.setCursor(this.host.cursor);
     if (first && this.supports(PseudoEncoding.ExtendedDesktopSize)) {
       // Tells the client the screen layout and that SetDesktopSize is understood.
-      this.pendingExtDesktopSize = { reason: DesktopSizeReason.Server, status: 0 };
+      this.sender.announceDesktopSize(DesktopSizeReason.Server, 0);
     }
     if (first && this.supports(PseudoEncoding.QemuExtendedKeyEvent) && this.host.desktop.keyCodeEvent) {
-      this.pendingQemuKeyAck = true;
+      this.sender.announceQemuKeyEvents();
     }
     if (first && this.supports(PseudoEncoding.ExtendedClipboard)) {
       this.write(encodeServerClipboardCaps(this.host.options.maxCutTextBytes));
@@ -402,39 +395,16 @@ export class Session {
       // rfbproto: a client may only send this after the server announced support.
       throw new VncError(ErrorCode.Protocol, 'EnableContinuousUpdates without server support announced');
     }
-    if (!enable) {
-      this.continuous = false;
-      this.updates.requested.clear();
+    if (enable) {
+      this.sender.enableContinuous(r);
+    } else {
+      this.sender.disableContinuous();
       this.writeReply(encodeEndOfContinuousUpdates());
-      return;
     }
-    const fb = this.host.desktop.framebuffer;
-    const clipped = intersectRect(r, { x: 0, y: 0, w: fb.width, h: fb.height });
-    if (!clipped) return;
-    this.continuous = true;
-    this.updates.requested.clear();
-    this.updates.addRequest(clipped, true);
-    this.host.wantFrame(false);
-    this.trySend();
   }
 
   private supports(encoding: number): boolean {
     return this.encodingsReceived && this.encoder.clientSupports(encoding);
-  }
-
-  private onUpdateRequest(r: Rect, incremental: boolean): void {
-    const fb = this.host.desktop.framebuffer;
-    const clipped = intersectRect(r, { x: 0, y: 0, w: fb.width, h: fb.height });
-    if (!clipped) return;
-    this.updates.addRequest(clipped, incremental);
-    if (!incremental) {
-      // A full refresh is answered from a fresh capture: the clock polls right away and calls
-      // trySend when the frame is in.
-      this.host.wantFrame(true);
-      return;
-    }
-    if (this.updates.hasDue() || this.hasPseudoPending()) this.trySend();
-    else this.host.wantFrame(false);
   }
 
   private onExtendedClipboard(m: ExtendedClipboardMessage): void {
@@ -469,43 +439,31 @@ export class Session {
       }
     }
     if (this.state === 'closed') return;
-    this.pendingExtDesktopSize = { reason: DesktopSizeReason.Client, status };
-    this.guard(() => this.trySend());
+    this.guard(() => this.sender.announceDesktopSize(DesktopSizeReason.Client, status));
   }
 
   // ---------------------------------------------------------------- desktop events
 
   onDamage(rects: readonly Rect[]): void {
-    if (this.state !== 'normal') return;
-    this.updates.addChanged(rects);
-    this.lastDamageAt = performance.now();
+    if (this.state === 'normal') this.sender.damage(rects);
   }
 
   onCopy(dest: Rect, dx: number, dy: number): void {
-    if (this.state === 'normal') this.updates.addCopied(dest, dx, dy, this.supports(Encoding.CopyRect));
+    if (this.state === 'normal') this.sender.copy(dest, dx, dy);
   }
 
   onResize(width: number, height: number): void {
     if (this.state !== 'normal') return;
-    if (!this.supports(PseudoEncoding.DesktopSize) && !this.supports(PseudoEncoding.ExtendedDesktopSize)) {
-      this.close(`desktop resized to ${width}x${height} and the client does not support DesktopSize`);
-      return;
-    }
-    const full = { x: 0, y: 0, w: width, h: height };
-    this.updates.reset(full);
-    // Outstanding requests referred to the old size; keep them, clipped to the new one.
-    const clipped = this.updates.requested.intersect(full);
-    this.updates.requested.clear();
-    this.updates.requested.addRegion(clipped.isEmpty() ? Region.of(full) : clipped);
-    if (this.supports(PseudoEncoding.ExtendedDesktopSize)) this.pendingExtDesktopSize = { reason: DesktopSizeReason.Server, status: 0 };
-    else this.pendingDesktopSize = true;
-    this.guard(() => this.trySend());
+    this.guard(() => {
+      if (!this.sender.resize(width, height)) {
+        this.close(`desktop resized to ${width}x${height} and the client does not support DesktopSize`);
+      }
+    });
   }
 
   onCursor(image: CursorImage): void {
     if (this.state !== 'normal' || !this.supports(PseudoEncoding.Cursor)) return;
-    this.pendingCursor = image;
-    this.guard(() => this.trySend());
+    this.guard(() => this.sender.setCursor(image));
   }
 
   onClipboard(text: string): void {
@@ -521,175 +479,12 @@ export class Session {
     if (b) this.write(b);
   }
 
-  // ---------------------------------------------------------------- output side
-
-  private hasPseudoPending(): boolean {
-    return this.pendingCursor !== null || this.pendingDesktopSize || this.pendingExtDesktopSize !== null || this.pendingQemuKeyAck;
-  }
-
-  /**
-   * Sends one update if the client asked for one and there is something to send, the previous
-   * update is finished and the socket is not congested. Safe to call at any time.
-   */
-  trySend(): void {
-    if (this.state !== 'normal' || this.sending || !this.updates.hasRequest()) return;
-    if (this.isCongested()) return;
-    const pseudo = this.hasPseudoPending();
-    let lossless = false;
-    if (!this.updates.hasDue() && !pseudo) {
-      const refresh = this.lossyRefreshDue();
-      if (!refresh) return;
-      this.updates.changed.addRegion(refresh);
-      lossless = true;
-    }
-    if (!this.updates.hasDue()) {
-      // A reply never consists of pseudo-rectangles alone (agent clients treat any update as
-      // "pixels arrived"): carry one real tile of the requested area along.
-      const b = this.updates.requested.bounds()!;
-      this.updates.changed.add({ x: b.x, y: b.y, w: Math.min(b.w, 16), h: Math.min(b.h, 16) });
-    }
-    const { copy, changed } = this.updates.take(this.continuous);
-    this.sending = true;
-    void this.sendUpdate(copy, changed, lossless).then(
-      () => {
-        this.sending = false;
-        if (this.state === 'normal' && this.updates.hasRequest() && this.updates.hasDue()) this.trySend();
-      },
-      (err) => {
-        this.sending = false;
-        this.fail(err);
-      },
-    );
-  }
-
-  /**
-   * The lossy areas to re-send losslessly now, or null. TigerVNC waits until an area has been
-   * quiet for a moment (RecentChangeTimeout) so that moving content stays cheap JPEG; we wait
-   * until the whole screen has been quiet that long, and arm a timer otherwise.
-   */
-  private lossyRefreshDue(): Region | null {
-    if (this.lossy.isEmpty()) return null;
-    const due = this.lossy.intersectRegion(this.updates.requested);
-    if (due.isEmpty()) return null;
-    const quietFor = performance.now() - this.lastDamageAt;
-    if (quietFor >= LOSSLESS_REFRESH_QUIET_MS) return due;
-    if (!this.refreshTimer) {
-      this.refreshTimer = setTimeout(() => {
-        this.refreshTimer = null;
-        this.guard(() => this.trySend());
-      }, LOSSLESS_REFRESH_QUIET_MS - quietFor + 1);
-      this.refreshTimer.unref();
-    }
-    return null;
-  }
-
-  /**
-   * Congested: do not generate another update. Damage keeps accumulating as a region and the
-   * next update, once the socket drains or a fence reply opens the window, is regenerated from
-   * the newest framebuffer. So a slow client costs bounded memory and gets fresher updates.
-   */
-  private isCongested(): boolean {
-    if (this.stream.writableLength > this.host.options.maxQueuedBytes) {
-      if (!this.waitingForDrain) {
-        this.waitingForDrain = true;
-        this.stream.once('drain', () => {
-          this.waitingForDrain = false;
-          this.guard(() => this.trySend());
-        });
-      }
-      return true;
-    }
-    if (this.congestion.isCongested()) {
-      // Normally a fence reply wakes us; the timer covers a client that stopped answering.
-      if (!this.congestionTimer) {
-        this.congestionTimer = setTimeout(() => {
-          this.congestionTimer = null;
-          this.guard(() => this.trySend());
-        }, 1000);
-        this.congestionTimer.unref();
-      }
-      return true;
-    }
-    return false;
-  }
-
-  private async sendUpdate(copy: PendingCopy | null, changed: Region, lossless: boolean): Promise<void> {
-    const fb = this.host.desktop.framebuffer;
-    const before: Buffer[] = [];
-    const after: Buffer[] = [];
-    let rects = 0; // rectangles in `before` and `after`
-    if (this.pendingExtDesktopSize) {
-      rects++;
-      const { reason, status } = this.pendingExtDesktopSize;
-      before.push(encodeExtendedDesktopSizeRect(reason, status, fb.width, fb.height, [{ id: 0, x: 0, y: 0, width: fb.width, height: fb.height, flags: 0 }]));
-      this.pendingExtDesktopSize = null;
-    } else if (this.pendingDesktopSize) {
-      rects++;
-      before.push(encodeDesktopSizeRect(fb.width, fb.height));
-    }
-    this.pendingDesktopSize = false;
-    if (this.pendingQemuKeyAck) {
-      // An empty pseudo-rectangle of this encoding is how clients learn the server supports it.
-      rects++;
-      after.push(rectHeader(0, 0, 0, 0, PseudoEncoding.QemuExtendedKeyEvent));
-      this.pendingQemuKeyAck = false;
-    }
-    if (this.pendingCursor) {
-      rects++;
-      after.push(encodeCursorRect(this.pendingCursor, this.converter));
-      this.pendingCursor = null;
-    }
-    // Copies first (the client copies from pixels it already has, before anything else lands),
-    // ordered so that no rectangle overwrites another's source.
-    if (copy) {
-      this.moveLossy(copy);
-      const bpp = this.converter.bytesPerPixel;
-      for (const r of orderCopyRects(copy.region.rects(), copy.dx, copy.dy)) {
-        const c = this.encoder.encodeCopy(r, r.x - copy.dx, r.y - copy.dy, bpp);
-        before.push(...c.chunks);
-        rects += c.count;
-      }
-    }
-    // Pixel rectangles in reading order, so the first one starts at the request's origin.
-    this.lossy.subtractRegion(changed);
-    const encoded = await encodeInSlices(
-      this.encoder,
-      fb,
-      changed.rects(),
-      { converter: this.converter, lossless, onLossy: (r) => this.lossy.add(r) },
-      () => this.state !== 'normal',
-    );
-    if (this.state !== 'normal') return;
-    const count = rects + encoded.count;
-    const s = this.stream as Duplex & { cork?: () => void; uncork?: () => void };
-    s.cork?.();
-    this.write(encodeFramebufferUpdateHeader(count));
-    for (const b of before) this.write(b);
-    for (const c of encoded.chunks) this.write(c);
-    for (const b of after) this.write(b);
-    if (this.supports(PseudoEncoding.Fence)) {
-      const payload = this.congestion.ping();
-      if (payload) this.write(encodeServerFence((FenceFlag.Request | FenceFlag.BlockBefore) >>> 0, payload));
-    }
-    s.uncork?.();
-    this.updatesSent++;
-  }
-
-  /** A copy carries JPEG artefacts along: lossy source pixels make lossy destination pixels. */
-  private moveLossy(copy: PendingCopy): void {
-    if (this.lossy.isEmpty()) return;
-    const moved = new Region();
-    for (const r of copy.region.rects()) {
-      moved.addRegion(this.lossy.intersect({ x: r.x - copy.dx, y: r.y - copy.dy, w: r.w, h: r.h }).translate(copy.dx, copy.dy));
-    }
-    this.lossy.subtractRegion(copy.region);
-    this.lossy.addRegion(moved);
-  }
+  // ---------------------------------------------------------------- writing
 
   private write(b: Buffer, onFlushed?: () => void): void {
     if (this.state === 'closed' || b.length === 0) return;
     this.bytesSent += b.length;
-    this.congestion.sent(b.length);
+    this.sender.sent(b.length);
     this.stream.write(b, onFlushed);
   }
 
@@ -741,8 +536,7 @@ export class Session {
     this.state = 'closed';
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     if (this.partialTimer) clearTimeout(this.partialTimer);
-    if (this.congestionTimer) clearTimeout(this.congestionTimer);
-    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.sender.dispose();
     this.log[level]('closed', { reason, bytesSent: this.bytesSent, updates: this.updatesSent });
     // Everything the client sent before closing has been applied (messages are handled
     // synchronously on arrival); now release what it still holds.

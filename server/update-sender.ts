@@ -1,0 +1,350 @@
+/**
+ * The output half of a session: decides when an update goes out and what it carries, and
+ * writes it. It owns the client's update state (damage, copies, requests), its pixel format,
+ * the pending pseudo-rectangles, lossless refresh of JPEG areas, and congestion control.
+ *
+ * Rules (TigerVNC's, see design-notes §4.3–4.4):
+ * - never queue encoded frames: when the client or the link is behind, damage accumulates as a
+ *   region and the next update is regenerated from the newest framebuffer;
+ * - an update reads every pixel synchronously when it starts (or from a snapshot, for large
+ *   ones), awaits compression, then writes header and rectangles in one corked burst, so
+ *   nothing else lands inside it;
+ * - a reply never consists of pseudo-rectangles alone (agent clients treat any update as
+ *   "pixels arrived").
+ */
+import type { Duplex } from 'node:stream';
+import { type Rect, intersectRect } from '../core/geometry.js';
+import { Region } from '../core/region.js';
+import type { CursorImage, Desktop } from './desktop.js';
+import type { ServerOptions } from './options.js';
+import { NATIVE_PIXEL_FORMAT, PixelConverter } from './pixel-format.js';
+import type { EncodeManager } from './encoding/encode-manager.js';
+import { rectHeader } from './encoding/encoder.js';
+import { UpdateState, orderCopyRects, type PendingCopy } from './updates/update-state.js';
+import { Congestion } from './updates/congestion.js';
+import { encodeInSlices } from './updates/encode-in-slices.js';
+import {
+  encodeCursorRect,
+  encodeDesktopSizeRect,
+  encodeExtendedDesktopSizeRect,
+  encodeFramebufferUpdateHeader,
+  encodeServerFence,
+} from './protocol/server-messages.js';
+import { DesktopSizeReason, Encoding, FenceFlag, PseudoEncoding } from './protocol/constants.js';
+
+/** JPEG-coded areas are re-sent losslessly once the screen has been quiet this long. */
+const LOSSLESS_REFRESH_QUIET_MS = 100;
+/** A congested client is re-checked this often even if no fence reply arrives. */
+const CONGESTION_RETRY_MS = 1000;
+
+/** What the sender needs from the session that owns it. */
+export interface SenderLink {
+  /** The connection (it may become a TLS socket during the handshake, never after). */
+  stream(): Duplex;
+  /** Writes bytes to the client, counting them. */
+  write(b: Buffer): void;
+  /** Is the session past the handshake and not closed? */
+  active(): boolean;
+  /** Did the client list this encoding or pseudo-encoding? */
+  supports(encoding: number): boolean;
+  /** Runs `fn` at the session's catch point. */
+  guard(fn: () => void): void;
+  /** Closes the session for `err`. */
+  fail(err: unknown): void;
+}
+
+/** What the sender needs from the server. */
+export interface SenderHost {
+  readonly options: ServerOptions;
+  readonly desktop: Desktop;
+  wantFrame(fresh: boolean): void;
+}
+
+export class UpdateSender {
+  /** The client's pixel format (SetPixelFormat); read when each update starts. */
+  converter = new PixelConverter(NATIVE_PIXEL_FORMAT);
+  updatesSent = 0;
+  private readonly updates = new UpdateState();
+  private readonly congestion = new Congestion();
+  /** Areas the client holds only as JPEG; refreshed losslessly once they stop changing. */
+  private readonly lossy = new Region();
+  private continuous = false;
+  private sending = false;
+  private waitingForDrain = false;
+  private lastDamageAt = 0;
+  private refreshTimer: NodeJS.Timeout | null = null;
+  private congestionTimer: NodeJS.Timeout | null = null;
+  private pendingCursor: CursorImage | null = null;
+  private pendingDesktopSize = false;
+  private pendingExtDesktopSize: { reason: number; status: number } | null = null;
+  private pendingQemuKeyAck = false;
+
+  constructor(
+    private readonly link: SenderLink,
+    private readonly host: SenderHost,
+    private readonly encoder: EncodeManager,
+  ) {}
+
+  /** Does this client wait for pixels (an outstanding request, or continuous updates)? */
+  isWaiting(): boolean {
+    return this.link.active() && (this.continuous || this.updates.hasRequest());
+  }
+
+  // ---------------------------------------------------------------- requests
+
+  /** FramebufferUpdateRequest. A full refresh waits for a fresh capture (the clock's next tick). */
+  request(r: Rect, incremental: boolean): void {
+    const clipped = this.clip(r);
+    if (!clipped) return;
+    this.updates.addRequest(clipped, incremental);
+    if (!incremental) this.host.wantFrame(true);
+    else if (this.updates.hasDue() || this.hasPseudoPending()) this.trySend();
+    else this.host.wantFrame(false);
+  }
+
+  /** EnableContinuousUpdates with enable = 1: send changes in `r` without waiting for requests. */
+  enableContinuous(r: Rect): void {
+    const clipped = this.clip(r);
+    if (!clipped) return;
+    this.continuous = true;
+    this.updates.requested.clear();
+    this.updates.addRequest(clipped, true);
+    this.host.wantFrame(false);
+    this.trySend();
+  }
+
+  disableContinuous(): void {
+    this.continuous = false;
+    this.updates.requested.clear();
+  }
+
+  /** A fence reply from the client: the congestion window may have opened. */
+  fenceReply(payload: Uint8Array): void {
+    if (this.congestion.pong(payload)) this.trySend();
+  }
+
+  private clip(r: Rect): Rect | null {
+    const fb = this.host.desktop.framebuffer;
+    return intersectRect(r, { x: 0, y: 0, w: fb.width, h: fb.height });
+  }
+
+  // ---------------------------------------------------------------- pseudo-rectangles
+
+  setCursor(image: CursorImage): void {
+    this.pendingCursor = image;
+    this.trySend();
+  }
+
+  /** An ExtendedDesktopSize rectangle (reason/status per rfbproto) goes with the next update. */
+  announceDesktopSize(reason: number, status: number): void {
+    this.pendingExtDesktopSize = { reason, status };
+    this.trySend();
+  }
+
+  /** Tell the client (once) that QEMU extended key events are understood. */
+  announceQemuKeyEvents(): void {
+    this.pendingQemuKeyAck = true;
+  }
+
+  private hasPseudoPending(): boolean {
+    return this.pendingCursor !== null || this.pendingDesktopSize || this.pendingExtDesktopSize !== null || this.pendingQemuKeyAck;
+  }
+
+  // ---------------------------------------------------------------- desktop changes
+
+  damage(rects: readonly Rect[]): void {
+    this.updates.addChanged(rects);
+    this.lastDamageAt = performance.now();
+  }
+
+  copy(dest: Rect, dx: number, dy: number): void {
+    this.updates.addCopied(dest, dx, dy, this.link.supports(Encoding.CopyRect));
+  }
+
+  /** The desktop changed size. Returns false when the client cannot be told (it must go). */
+  resize(width: number, height: number): boolean {
+    const ext = this.link.supports(PseudoEncoding.ExtendedDesktopSize);
+    if (!ext && !this.link.supports(PseudoEncoding.DesktopSize)) return false;
+    const full = { x: 0, y: 0, w: width, h: height };
+    this.updates.reset(full);
+    this.lossy.clear();
+    // Outstanding requests referred to the old size; keep them, clipped to the new one.
+    const clipped = this.updates.requested.intersect(full);
+    this.updates.requested.clear();
+    this.updates.requested.addRegion(clipped.isEmpty() ? Region.of(full) : clipped);
+    if (ext) this.pendingExtDesktopSize = { reason: DesktopSizeReason.Server, status: 0 };
+    else this.pendingDesktopSize = true;
+    this.trySend();
+    return true;
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  /**
+   * Sends one update if the client asked for one and there is something to send, the previous
+   * update is finished and the link is not congested. Safe to call at any time.
+   */
+  trySend(): void {
+    if (!this.link.active() || this.sending || !this.updates.hasRequest()) return;
+    if (this.isCongested()) return;
+    const pseudo = this.hasPseudoPending();
+    let lossless = false;
+    if (!this.updates.hasDue() && !pseudo) {
+      const refresh = this.lossyRefreshDue();
+      if (!refresh) return;
+      this.updates.changed.addRegion(refresh);
+      lossless = true;
+    }
+    if (!this.updates.hasDue()) {
+      // Pseudo-rectangles only: carry one real tile of the requested area along.
+      const b = this.updates.requested.bounds()!;
+      this.updates.changed.add({ x: b.x, y: b.y, w: Math.min(b.w, 16), h: Math.min(b.h, 16) });
+    }
+    const { copy, changed } = this.updates.take(this.continuous);
+    this.sending = true;
+    void this.send(copy, changed, lossless).then(
+      () => {
+        this.sending = false;
+        if (this.link.active() && this.updates.hasRequest() && this.updates.hasDue()) this.trySend();
+      },
+      (err) => {
+        this.sending = false;
+        this.link.fail(err);
+      },
+    );
+  }
+
+  /**
+   * The lossy areas to re-send losslessly now, or null. TigerVNC waits until an area has been
+   * quiet for a moment (RecentChangeTimeout) so that moving content stays cheap JPEG; we wait
+   * until the whole screen has been quiet that long, and arm a timer otherwise.
+   */
+  private lossyRefreshDue(): Region | null {
+    if (this.lossy.isEmpty()) return null;
+    const due = this.lossy.intersectRegion(this.updates.requested);
+    if (due.isEmpty()) return null;
+    const quietFor = performance.now() - this.lastDamageAt;
+    if (quietFor >= LOSSLESS_REFRESH_QUIET_MS) return due;
+    this.refreshTimer ??= this.retryAfter(LOSSLESS_REFRESH_QUIET_MS - quietFor + 1, () => (this.refreshTimer = null));
+    return null;
+  }
+
+  /**
+   * Congested: do not generate another update. Damage keeps accumulating as a region and the
+   * next update, once the socket drains or a fence reply opens the window, is regenerated from
+   * the newest framebuffer. So a slow client costs bounded memory and gets fresher updates.
+   */
+  private isCongested(): boolean {
+    const stream = this.link.stream();
+    if (stream.writableLength > this.host.options.maxQueuedBytes) {
+      if (!this.waitingForDrain) {
+        this.waitingForDrain = true;
+        stream.once('drain', () => {
+          this.waitingForDrain = false;
+          this.link.guard(() => this.trySend());
+        });
+      }
+      return true;
+    }
+    if (this.congestion.isCongested()) {
+      // Normally a fence reply wakes us; the timer covers a client that stopped answering.
+      this.congestionTimer ??= this.retryAfter(CONGESTION_RETRY_MS, () => (this.congestionTimer = null));
+      return true;
+    }
+    return false;
+  }
+
+  private retryAfter(ms: number, cleared: () => void): NodeJS.Timeout {
+    const t = setTimeout(() => {
+      cleared();
+      this.link.guard(() => this.trySend());
+    }, ms);
+    t.unref();
+    return t;
+  }
+
+  private async send(copy: PendingCopy | null, changed: Region, lossless: boolean): Promise<void> {
+    const fb = this.host.desktop.framebuffer;
+    const converter = this.converter;
+    const before: Buffer[] = [];
+    const after: Buffer[] = [];
+    let rects = 0; // rectangles in `before` and `after`
+    if (this.pendingExtDesktopSize) {
+      rects++;
+      const { reason, status } = this.pendingExtDesktopSize;
+      const screen = { id: 0, x: 0, y: 0, width: fb.width, height: fb.height, flags: 0 };
+      before.push(encodeExtendedDesktopSizeRect(reason, status, fb.width, fb.height, [screen]));
+    } else if (this.pendingDesktopSize) {
+      rects++;
+      before.push(encodeDesktopSizeRect(fb.width, fb.height));
+    }
+    this.pendingExtDesktopSize = null;
+    this.pendingDesktopSize = false;
+    if (this.pendingQemuKeyAck) {
+      // An empty pseudo-rectangle of this encoding is how clients learn the server supports it.
+      rects++;
+      after.push(rectHeader(0, 0, 0, 0, PseudoEncoding.QemuExtendedKeyEvent));
+      this.pendingQemuKeyAck = false;
+    }
+    if (this.pendingCursor) {
+      rects++;
+      after.push(encodeCursorRect(this.pendingCursor, converter));
+      this.pendingCursor = null;
+    }
+    // Copies first (the client copies from pixels it already has, before anything else lands),
+    // ordered so that no rectangle overwrites another's source.
+    if (copy) {
+      this.moveLossy(copy);
+      for (const r of orderCopyRects(copy.region.rects(), copy.dx, copy.dy)) {
+        const c = this.encoder.encodeCopy(r, r.x - copy.dx, r.y - copy.dy, converter.bytesPerPixel);
+        before.push(...c.chunks);
+        rects += c.count;
+      }
+    }
+    // Pixel rectangles in reading order, so the first one starts at the request's origin.
+    this.lossy.subtractRegion(changed);
+    const encoded = await encodeInSlices(
+      this.encoder,
+      fb,
+      changed.rects(),
+      { converter, lossless, onLossy: (r) => this.lossy.add(r) },
+      () => !this.link.active(),
+    );
+    if (!this.link.active()) return;
+    const s = this.link.stream() as Duplex & { cork?: () => void; uncork?: () => void };
+    s.cork?.();
+    this.link.write(encodeFramebufferUpdateHeader(rects + encoded.count));
+    for (const b of before) this.link.write(b);
+    for (const c of encoded.chunks) this.link.write(c);
+    for (const b of after) this.link.write(b);
+    if (this.link.supports(PseudoEncoding.Fence)) {
+      const payload = this.congestion.ping();
+      if (payload) this.link.write(encodeServerFence((FenceFlag.Request | FenceFlag.BlockBefore) >>> 0, payload));
+    }
+    s.uncork?.();
+    this.updatesSent++;
+  }
+
+  /** Counts bytes written to the client (all of them, not only updates) for the window. */
+  sent(bytes: number): void {
+    this.congestion.sent(bytes);
+  }
+
+  /** A copy carries JPEG artefacts along: lossy source pixels make lossy destination pixels. */
+  private moveLossy(copy: PendingCopy): void {
+    if (this.lossy.isEmpty()) return;
+    const moved = new Region();
+    for (const r of copy.region.rects()) {
+      moved.addRegion(this.lossy.intersect({ x: r.x - copy.dx, y: r.y - copy.dy, w: r.w, h: r.h }).translate(copy.dx, copy.dy));
+    }
+    this.lossy.subtractRegion(copy.region);
+    this.lossy.addRegion(moved);
+  }
+
+  /** Stops timers; the sender is unusable afterwards. */
+  dispose(): void {
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    if (this.congestionTimer) clearTimeout(this.congestionTimer);
+    this.refreshTimer = this.congestionTimer = null;
+  }
+}
