@@ -28,6 +28,7 @@ import { measureCapture } from './measure/capture.js';
 import { measureEncodings } from './measure/encode.js';
 import { measureFirstFrame, measureServerInit } from './measure/connect.js';
 import { measureInputLatency } from './measure/input-latency.js';
+import { measureResponsiveness } from './measure/responsiveness.js';
 import { renderChart, renderTextReport } from './report.js';
 import type { RunningTarget, TargetContext, TargetFactory } from './targets/target.js';
 import { vncRunnerTarget } from './targets/vnc-runner.js';
@@ -68,6 +69,12 @@ async function measureServer(
   if (lat.missed) progress.note(`${id}: ${lat.missed} key(s) got no echo within the deadline (not counted as samples)`);
   if (lat.neverQuiet) progress.note(`${id}: the screen did not go quiet before ${lat.neverQuiet} key(s)`);
   e2e('input.key-to-echo', 'key → echo in xterm (update received)', lat.samples, { stat: 'p50', below: frameMs });
+  if (!ours) return;
+  // In-process only: the stall timer must run in the server's own event loop.
+  progress.step(`  ${id}: responsiveness while another client pulls full 1080p ZRLE frames`);
+  const busy = await measureResponsiveness(ep, { samples: n.inputLatency, target: scene.probe.rect, jitterMs: frameMs });
+  e2e('loop.lag-under-load', `event-loop lag during full-frame encodes (${busy.framesLoaded} frames)`, busy.loopLagMs, { stat: 'p95', below: 20 });
+  e2e('input.key-to-echo-under-load', 'key → echo while full frames are encoded', busy.keyLatencyMs, { stat: 'p50', below: frameMs });
 }
 
 async function runBench(args: BenchArgs, scope: ResourceScope, progress: Progress): Promise<BenchResults> {
