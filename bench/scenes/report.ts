@@ -87,7 +87,7 @@ export function renderSceneTable(results: SceneBenchResults): string {
   out.push('');
   out.push(`Targets: ${total - missed.length} of ${total} met.`);
   for (const { c, t } of missed) {
-    const fmt = (v: number): string => (t.id.startsWith('bytes') ? `${v.toFixed(3)} MB/s` : t.id.startsWith('cpu') ? `${v.toFixed(1)} %` : `${v.toFixed(1)} ms`);
+    const fmt = (v: number): string => (t.id.startsWith('bytes') ? (v >= 0.01 ? `${v.toFixed(3)} MB/s` : `${(v * 1000).toFixed(2)} kB/s`) : t.id.startsWith('cpu') ? `${v.toFixed(1)} %` : `${v.toFixed(1)} ms`);
     out.push(`  ✗ ${c.scene} / ${c.encoding}: ${t.label} — measured ${fmt(t.value)}`);
   }
   for (const s of results.servers.filter((s) => s.status !== 'measured')) out.push(`note: ${s.id} ${s.status}: ${s.reason ?? ''}`);

@@ -118,6 +118,11 @@ const LOSSLESS_VS_PEER: Partial<Record<SceneName, number>> = { 'web-scroll': 0.5
 export const LATENCY_P50_MS = 10;
 export const LATENCY_P95_MS = 20;
 
+/** A rate in MB/s for labels: kB/s below 0.01 MB/s, so tiny rates do not print as 0.000. */
+function rate(mbps: number): string {
+  return mbps >= 0.01 ? `${mbps.toFixed(3)} MB/s` : `${(mbps * 1000).toFixed(2)} kB/s`;
+}
+
 function check(id: string, label: string, value: number, limit: number): TargetCheck {
   return { id, label, value, limit, met: value <= limit };
 }
@@ -143,12 +148,12 @@ export function evaluateTargets(cell: CellResult, all: readonly CellResult[]): T
     const lossless = peers.filter((c) => !c.lossy && c.encoding !== 'raw');
     if (!cell.lossy && factor !== undefined && lossless.length) {
       const best = Math.min(...lossless.map((c) => c.bytesPerSecond));
-      out.push(check('bytes.vs-best-peer', `≤ ${factor === 1 ? '' : factor + '× '}best peer lossless (${(best / MB).toFixed(3)} MB/s)`, cell.bytesPerSecond / MB, (factor * best) / MB));
+      out.push(check('bytes.vs-best-peer', `≤ ${factor === 1 ? '' : factor + '× '}best peer lossless (${rate(best / MB)})`, cell.bytesPerSecond / MB, (factor * best) / MB));
     }
     const lossy = peers.filter((c) => c.lossy);
     if (cell.lossy && lossy.length) {
       const best = Math.min(...lossy.map((c) => c.bytesPerSecond));
-      out.push(check('bytes.vs-best-peer-lossy', `≤ best peer JPEG q6 (${(best / MB).toFixed(3)} MB/s)`, cell.bytesPerSecond / MB, best / MB));
+      out.push(check('bytes.vs-best-peer-lossy', `≤ best peer JPEG q6 (${rate(best / MB)})`, cell.bytesPerSecond / MB, best / MB));
     }
   }
   const x0 = peers.find((c) => c.server === 'x0vncserver' && c.encoding === cell.encoding);

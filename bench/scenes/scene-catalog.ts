@@ -62,7 +62,7 @@ function documentImage(w: number, h: number, seed: number, titleRgb: readonly [n
   return img;
 }
 
-/** A scene driven by `frame`; `state` is filled by setup. */
+/** The state `setup` filled in; drawing before setup is a programming error. */
 function requireSetup<T>(value: T | null, name: string): T {
   if (value === null) throw new VncError(ErrorCode.Config, `scene "${name}": frame() before setup()`);
   return value;
