@@ -26,7 +26,7 @@ import { silentLogger, type Logger } from '../core/log.js';
 import { createPixelBuffer, type PixelBuffer } from '../core/pixel-buffer.js';
 import { openX11, type X11Connection } from '../core/x11-connection.js';
 import { coalesceTiles, type CoalesceOptions } from './tile-coalesce.js';
-import { MotionDetector, type FrameCopy, type MotionDetectorOptions, type MotionStats } from './motion-detect.js';
+import { MotionDetector, changedBounds, type FrameCopy, type MotionDetectorOptions, type MotionStats } from './motion-detect.js';
 import { diffWithMotion } from './motion-diff.js';
 import { createTileMap, diffTiles, markRects, type TileMap } from './tile-diff.js';
 import { CursorWatcher, type CursorImage } from './x11-cursor.js';
@@ -311,6 +311,17 @@ export class X11ScreenSource {
       });
       copies = r.copies;
       rects = r.changed;
+    }
+    if (copies.length === 0) {
+      // Tiles are 16 px: trim each rectangle to the pixels that really differ (TigerVNC's
+      // ComparingUpdateTracker does the same). A typed character or a new terminal line then
+      // costs its glyphs, not the tile row around them. (diffWithMotion trims its own result.)
+      const trimmed: Rect[] = [];
+      for (const r of rects) {
+        const t = changedBounds(this.front, this.back, r);
+        if (t) trimmed.push(t);
+      }
+      rects = trimmed;
     }
     if (limited) {
       copyRects(this.back, this.front, rects);

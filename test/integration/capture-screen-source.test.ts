@@ -95,7 +95,7 @@ for (const variant of [
       expect(await src.poll()).toEqual([]);
     });
 
-    it('reports exactly the tiles of a drawn rectangle, and the framebuffer follows', async () => {
+    it('reports exactly the pixels of a drawn rectangle, and the framebuffer follows', async () => {
       const painter = await openPainter(xvfb.display, 640, 480);
       try {
         // Mapping the full-screen window changes most of the screen.
@@ -114,8 +114,8 @@ for (const variant of [
         } else {
           expect(src.stats.limitedCompares).toBe(0);
         }
-        // x 100..140 → tiles 6..8 (96..144); y 50..80 → tiles 3..4 (48..80).
-        expect(rects).toEqual([{ x: 96, y: 48, w: 48, h: 32 }]);
+        // Found in tiles 6..8 × 3..4 (96..144 × 48..80), then trimmed to the changed pixels.
+        expect(rects).toEqual([{ x: 100, y: 50, w: 40, h: 30 }]);
         expect(src.framebuffer.pixels[60 * src.framebuffer.stride + 120]! & 0xffffff).toBe(0x12ab34);
         expect(rgbEqual(src.framebuffer, await xwdRoot(xvfb.display))).toBe(true);
 
@@ -124,8 +124,8 @@ for (const variant of [
         await painter.fill({ x: 630, y: 470, w: 10, h: 10 }, 0x0000ff);
         const two = await pollUntilChanged(src);
         expect([...two].sort((a, b) => a.y - b.y)).toEqual([
-          { x: 0, y: 0, w: 16, h: 16 },
-          { x: 624, y: 464, w: 16, h: 16 },
+          { x: 0, y: 0, w: 5, h: 5 },
+          { x: 630, y: 470, w: 10, h: 10 },
         ]);
         expect(rgbEqual(src.framebuffer, await xwdRoot(xvfb.display))).toBe(true);
 
