@@ -23,6 +23,8 @@ export interface DamageHintsOptions {
   level?: DamageLevel;
   /** Above this many stored rectangles the hints collapse into "whole screen". Default 128. */
   maxRects?: number;
+  /** Called on every DamageNotify, as it arrives: something was drawn. */
+  onNotify?: () => void;
 }
 
 /** What the hints say about one poll interval. */
@@ -50,6 +52,7 @@ export class DamageHints {
     private readonly damageId: number,
     private readonly level: DamageLevel,
     private readonly maxRects: number,
+    private readonly onNotify: () => void,
   ) {
     this.unsubscribe = conn.onEvent((ev) => this.onEvent(ev));
   }
@@ -67,7 +70,7 @@ export class DamageHints {
     }
     const level = opts.level ?? 'delta';
     const id = conn.X.AllocID();
-    const hints = new DamageHints(conn, ext, id, level, Math.max(1, opts.maxRects ?? 128));
+    const hints = new DamageHints(conn, ext, id, level, Math.max(1, opts.maxRects ?? 128), opts.onNotify ?? (() => {}));
     try {
       await conn.request((cb) => {
         ext.Create(id, conn.root, LEVEL_CODE[level]);
@@ -141,6 +144,7 @@ export class DamageHints {
     const whole =
       this.level === 'non-empty' || !a || (g !== undefined && a.x <= 0 && a.y <= 0 && a.w >= g.w && a.h >= g.h);
     this.add(whole ? null : { x: a!.x, y: a!.y, w: a!.w, h: a!.h });
+    this.onNotify();
   }
 
   private add(r: Rect | null): void {

@@ -54,6 +54,11 @@ export interface ScreenSourceHandlers {
   resize?(width: number, height: number): void;
   /** Something rang the X bell (XKB BellNotify; bursts merged, see BellWatcher). */
   bell?(): void;
+  /**
+   * Something was drawn (a DAMAGE event), as it happens: a poll now would find it. Only with
+   * DAMAGE (see `reportsChanges`).
+   */
+  changed?(): void;
   /** The X connection was lost or capture failed for good. Called once; the source is closed. */
   fatal?(err: VncError): void;
 }
@@ -138,8 +143,11 @@ export class X11ScreenSource {
     let damage: DamageHints | null = null;
     try {
       grabber = await X11FrameGrabber.create(conn, { useShm: opts.useShm });
-      damage = opts.useDamage === false ? null : await DamageHints.create(conn, { level: opts.damageLevel });
+      // The source does not exist yet when events may start: route through a late-bound holder.
+      const late: { src: X11ScreenSource | null } = { src: null };
+      damage = opts.useDamage === false ? null : await DamageHints.create(conn, { level: opts.damageLevel, onNotify: () => late.src?.handlers.changed?.() });
       const src = new X11ScreenSource(conn, grabber, damage, null, opts);
+      late.src = src;
       await src.grabber.grab(src.front);
       src.stats.captures++;
       if (opts.trackCursor !== false) {
@@ -191,6 +199,11 @@ export class X11ScreenSource {
   /** Motion detection counters, or null when it is off. */
   get motionStats(): MotionStats | null {
     return this.motion?.stats ?? null;
+  }
+
+  /** True when DAMAGE events report changes as they happen (the `changed` handler fires). */
+  get reportsChanges(): boolean {
+    return this.damage !== null;
   }
 
   setHandlers(handlers: ScreenSourceHandlers): void {

@@ -67,6 +67,10 @@ export class WindowDesktop implements Desktop {
     return this.fb;
   }
 
+  get reportsChanges(): boolean {
+    return this.opts.inner.reportsChanges ?? false;
+  }
+
   start(events: DesktopEvents): Promise<void> {
     this.events = events;
     this.starting ??= this.open();
@@ -94,6 +98,7 @@ export class WindowDesktop implements Desktop {
       cursor: (image: CursorImage) => this.events?.cursor(image),
       clipboard: (text) => this.events?.clipboard(text),
       bell: () => this.events?.bell(),
+      changed: () => this.events?.changed?.(),
       fatal: (err) => this.events?.fatal(err),
     });
     const conn = await openX11({ display: this.opts.display, shm: false });

@@ -38,6 +38,10 @@ export class X11Desktop implements Desktop {
     this.name = `vnc-runner ${opts.display}`;
   }
 
+  get reportsChanges(): boolean {
+    return this.source?.reportsChanges ?? false;
+  }
+
   get framebuffer(): PixelBuffer {
     if (!this.source) throw new VncError(ErrorCode.Desktop, 'desktop not started');
     return this.source.framebuffer;
@@ -62,6 +66,7 @@ export class X11Desktop implements Desktop {
         cursor: (image) => this.events?.cursor(image),
         resize: (w, h) => this.events?.resize(w, h),
         bell: () => this.events?.bell(),
+        changed: () => this.events?.changed?.(),
         fatal,
       },
     });

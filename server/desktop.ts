@@ -34,6 +34,11 @@ export interface DesktopEvents {
   clipboard(text: string): void;
   /** The desktop rang the bell. */
   bell(): void;
+  /**
+   * Something may have changed (e.g. an X DAMAGE event), as it happens; a poll now would find
+   * it. Only desktops whose `reportsChanges` is true call it.
+   */
+  changed?(): void;
   /** The desktop failed for good (X server died). The server closes all clients. */
   fatal(err: Error): void;
 }
@@ -41,6 +46,11 @@ export interface DesktopEvents {
 export interface Desktop {
   /** Shown to clients as the desktop name in ServerInit. */
   readonly name: string;
+  /**
+   * After start(): the desktop calls `events.changed()` whenever something is drawn, so the
+   * server may poll on changes instead of at the full frame rate.
+   */
+  readonly reportsChanges?: boolean;
   /**
    * Current screen contents, BGRX. Valid after start() resolves. The server reads it only
    * synchronously (an encoder copies what it needs before any await), so the desktop may

@@ -95,9 +95,12 @@ export class VncServer implements SessionHost {
         bell: () => {
           for (const s of this.sessions) s.onBell();
         },
+        changed: () => this.clock.hint(),
         fatal: (err) => this.fatal(err),
       };
-      this.desktopStart = this.desktop.start(events).catch((err) => {
+      this.desktopStart = this.desktop.start(events).then(() => {
+        this.clock.setEventDriven(this.desktop.reportsChanges === true);
+      }, (err) => {
         this.desktopStart = null;
         throw err;
       });

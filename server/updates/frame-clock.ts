@@ -3,6 +3,11 @@
  * most `framerate` times a second, and only while some session is waiting for pixels. With no
  * client waiting there is no timer and no capture at all.
  *
+ * When the desktop reports changes as they happen (`hint()`, e.g. X DAMAGE events), the clock is
+ * event driven: it polls right after a change (still at most `framerate` times a second) and
+ * otherwise only every `eventDrivenIdleMs` as a safety net, so an idle or slowly typing desktop
+ * costs almost nothing and an echo is seen as soon as it is drawn.
+ *
  * Two shortcuts keep latency low without breaking the rate limit for steady traffic:
  * - `requestNow()` (a non-incremental request, or a session that just became ready) polls on the
  *   next turn of the event loop, so a new client's first frame is fresh and fast;
@@ -23,7 +28,12 @@ export interface FrameClockOptions {
   wanted: () => boolean;
   /** Called when `tick` throws; the clock keeps running. */
   onError: (err: unknown) => void;
+  /** Poll interval without change hints once the clock is event driven. Default 250 ms. */
+  eventDrivenIdleMs?: number;
 }
+
+/** A hint waits this long for more of the same burst (one drawing operation, many events). */
+const HINT_COALESCE_MS = 1;
 
 /**
  * A tick this close before the input look time counts as the look: Node timers run on the
@@ -42,14 +52,33 @@ export class FrameClock {
   /** When the latest input's effect should be looked for; a tick that starts at or after it does. */
   private inputLookAt = -Infinity;
   private readonly intervalMs: number;
+  private eventDriven = false;
+  /** A change hint arrived that no tick has looked at yet. */
+  private hinted = false;
 
   constructor(private readonly opts: FrameClockOptions) {
     this.intervalMs = 1000 / opts.framerate;
   }
 
-  /** Some session started waiting: make sure a tick is scheduled within one interval. */
+  /** The desktop reports changes through `hint()`: poll on changes, not on a fixed beat. */
+  setEventDriven(on: boolean): void {
+    this.eventDriven = on;
+  }
+
+  /**
+   * Something on the desktop may have changed. Polls soon if a session waits (rate-limited to
+   * the frame rate); otherwise remembered for when one does.
+   */
+  hint(): void {
+    this.hinted = true;
+    if (this.running || !this.opts.wanted()) return; // run() looks at `hinted` when it ends
+    this.scheduleAt(Math.max(performance.now() + HINT_COALESCE_MS, this.lastTickAt + this.intervalMs));
+  }
+
+  /** Some session started waiting: make sure a tick is scheduled soon enough. */
   start(): void {
-    this.scheduleAt(Math.max(performance.now(), this.lastTickAt + this.intervalMs));
+    const wait = this.eventDriven && !this.hinted ? (this.opts.eventDrivenIdleMs ?? 250) : this.intervalMs;
+    this.scheduleAt(Math.max(performance.now(), this.lastTickAt + wait));
   }
 
   /** Poll as soon as possible (fresh frame for a new or non-incremental request). */
@@ -59,6 +88,8 @@ export class FrameClock {
 
   /** Input arrived: look again shortly, even if the regular tick is further away. */
   requestSoon(): void {
+    // Event driven: the input's effect arrives as a change hint the moment it is drawn.
+    if (this.eventDriven) return;
     const at = performance.now() + this.opts.inputDelayMs;
     this.inputLookAt = Math.max(this.inputLookAt, at);
     this.scheduleAt(at);
@@ -89,6 +120,7 @@ export class FrameClock {
     if (this.stopped) return;
     this.running = true;
     this.lastTickAt = performance.now();
+    this.hinted = false;
     try {
       await this.opts.tick();
     } catch (err) {
@@ -105,7 +137,9 @@ export class FrameClock {
       // arrived while it ran): look again at that time rather than a whole interval later.
       this.scheduleAt(this.inputLookAt);
     } else if (this.opts.wanted()) {
-      this.scheduleAt(this.lastTickAt + this.intervalMs);
+      // A hint during the tick: changes drawn while we captured; look again one interval on.
+      const wait = this.eventDriven && !this.hinted ? (this.opts.eventDrivenIdleMs ?? 250) : this.intervalMs;
+      this.scheduleAt(this.lastTickAt + wait);
     }
   }
 }

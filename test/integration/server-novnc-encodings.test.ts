@@ -42,8 +42,9 @@ describe('noVNC decodes each lossless encoding exactly', () => {
         await page.waitForImage(truth, { timeoutMs: 15_000, label: `${name} on ${pattern}` });
         const stats = rig.server.liveSessions().flatMap((s) => s.encodingStats());
         const used = stats.find((e) => e.encoding === encoding);
-        expect(used?.bytes ?? 0, `${name} bytes sent`).toBeGreaterThan(0);
-        // RRE cannot describe many-colour content compactly: the server sends Raw there instead.
+        // RRE cannot describe many-colour content compactly: on the gradient the server sends
+        // Raw instead, so RRE's own use is checked on the desktop pattern only.
+        if (encoding !== 2 || pattern === 'desktop') expect(used?.bytes ?? 0, `${name} bytes sent`).toBeGreaterThan(0);
         if (encoding !== 2) expect(stats.find((e) => e.encoding === 0)?.pixels ?? 0, 'no Raw fallback').toBe(0);
         await page.close();
       }
