@@ -121,6 +121,25 @@ export class X11FrameGrabber {
     await this.grabCore(dest);
   }
 
+  /**
+   * Captures only rows [y, y + h) of the root into the same rows of `dest` (same geometry rules
+   * as `grab`). Other rows of `dest` are left as they were. Falls back to a full grab without
+   * MIT-SHM (core GetImage of a band is no cheaper per byte, and this keeps one code path).
+   */
+  async grabRows(dest: PixelBuffer, y: number, h: number): Promise<void> {
+    if (!this.segment || y < 0 || h <= 0 || y + h > this.h) return this.grab(dest);
+    if (dest.width !== this.w || dest.height !== this.h || dest.stride !== this.w) return this.grab(dest);
+    const rowBytes = this.layout.bytesPerLine(this.w);
+    try {
+      const rep = await this.segment.getImage(this.conn.root, 0, y, this.w, h, rowBytes * h, dest.data, y * rowBytes);
+      this.checkReply(rep.depth, rep.visual);
+    } catch (err) {
+      if (this.conn.closed || isXError(err, BAD_MATCH) || isVncError(err, ErrorCode.Timeout)) throw err;
+      await this.dropShm();
+      await this.grabCore(dest);
+    }
+  }
+
   /** Adopts a new screen size (after RANDR); re-creates the SHM segment if it became too small. */
   async resize(width: number, height: number): Promise<void> {
     checkSize(width, height);

@@ -28,7 +28,7 @@ import { openX11, type X11Connection } from '../core/x11-connection.js';
 import { coalesceTiles, type CoalesceOptions } from './tile-coalesce.js';
 import { MotionDetector, changedBounds, type FrameCopy, type MotionDetectorOptions, type MotionStats } from './motion-detect.js';
 import { diffWithMotion } from './motion-diff.js';
-import { createTileMap, diffTiles, markRects, type TileMap } from './tile-diff.js';
+import { TILE_SIZE, createTileMap, diffTiles, markRects, type TileMap } from './tile-diff.js';
 import { CursorWatcher, type CursorImage } from './x11-cursor.js';
 import { BellWatcher } from './x11-bell.js';
 import { DamageHints, type DamageLevel } from './x11-damage.js';
@@ -99,6 +99,21 @@ export interface ScreenSourceStats {
   limitedCompares: number;
   /** Dirty tiles that a full comparison found outside the damage hints (damage misses). */
   missedTiles: number;
+  /** Captures of only the damaged rows (small changes). */
+  bandCaptures: number;
+}
+
+/** A poll captures only the damaged rows when they are at most 1/BAND_MAX_FRACTION of the screen. */
+const BAND_MAX_FRACTION = 8;
+
+function clipRectsToRows(rects: readonly Rect[], band: { y: number; h: number }): Rect[] {
+  const out: Rect[] = [];
+  for (const r of rects) {
+    const y1 = Math.max(r.y, band.y);
+    const y2 = Math.min(r.y + r.h, band.y + band.h);
+    if (y2 > y1) out.push({ x: r.x, y: y1, w: r.w, h: y2 - y1 });
+  }
+  return out;
 }
 
 export class X11ScreenSource {
@@ -115,7 +130,7 @@ export class X11ScreenSource {
   private bellWatcher: BellWatcher | null = null;
   private readonly motion: MotionDetector | null;
   private readonly log: Logger;
-  readonly stats: ScreenSourceStats = { polls: 0, skipped: 0, captures: 0, fullCompares: 0, limitedCompares: 0, missedTiles: 0 };
+  readonly stats: ScreenSourceStats = { polls: 0, skipped: 0, captures: 0, fullCompares: 0, limitedCompares: 0, missedTiles: 0, bandCaptures: 0 };
 
   private constructor(
     private readonly conn: X11Connection,
@@ -281,9 +296,24 @@ export class X11ScreenSource {
       return none();
     }
 
+    // Small damage (a typed character, a blinking cursor): capture only the rows it touches.
+    // Rows outside the band keep stale pixels in `back`, so such a poll compares only hinted
+    // tiles inside the band and skips motion detection (which may look anywhere).
+    let band: { y: number; h: number } | null = null;
+    const rows = verifyDue ? 'all' : this.damage!.pendingRows();
+    if (rows && rows !== 'all') {
+      // Whole tile rows: the diff compares 16×16 tiles, every row of which must be fresh.
+      const y = Math.max(0, Math.floor(rows.y / TILE_SIZE) * TILE_SIZE);
+      const h = Math.min(this.back.height, Math.ceil((rows.y + rows.h) / TILE_SIZE) * TILE_SIZE) - y;
+      if (h > 0 && h <= this.back.height / BAND_MAX_FRACTION) band = { y, h };
+    }
     this.damage?.begin();
     try {
-      await this.grabber.grab(this.back);
+      if (band) {
+        await this.grabber.grabRows(this.back, band.y, band.h);
+        this.stats.bandCaptures++;
+      }
+      else await this.grabber.grab(this.back);
     } catch (err) {
       this.damage?.reset();
       if (isXError(err) && !this.conn.closed) {
@@ -296,10 +326,17 @@ export class X11ScreenSource {
     const hints = this.damage?.end();
 
     const limited = !verifyDue && hints !== undefined && !hints.all;
+    if (band && !limited) {
+      // The hints overflowed while we captured the band: the rest of `back` is stale.
+      await this.grabber.grab(this.back);
+      band = null;
+    }
     let n: number;
     if (limited) {
       this.candidates.bits.fill(0);
-      markRects(this.candidates, hints.rects);
+      // With a band capture only tiles inside the band may be compared; hints outside it
+      // arrived during the capture and are carried over to the next poll.
+      markRects(this.candidates, band ? clipRectsToRows(hints.rects, band) : hints.rects);
       n = diffTiles(this.front, this.back, this.dirty, this.candidates);
       this.stats.limitedCompares++;
     } else {
@@ -311,7 +348,7 @@ export class X11ScreenSource {
     if (n === 0) return none();
     let rects = coalesceTiles(this.dirty, this.opts.coalesce);
     let copies: FrameCopy[] = [];
-    if (detectMotion && this.motion) {
+    if (detectMotion && this.motion && !band) {
       // Applies the copies to `front` and re-compares: `rects` becomes what they leave changed.
       const r = diffWithMotion({
         prev: this.front,

@@ -108,6 +108,8 @@ for (const variant of [
         const rects = await pollUntilChanged(src);
         if (variant.useDamage) {
           // Found through the hints: no full comparison, and the idle poll captured nothing.
+          // Only the damaged rows were captured (a band of whole tile rows).
+          expect(src.stats.bandCaptures).toBeGreaterThan(before.bandCaptures);
           expect(src.stats.fullCompares).toBe(before.fullCompares);
           expect(src.stats.limitedCompares).toBeGreaterThan(before.limitedCompares);
           expect(src.stats.skipped).toBeGreaterThan(before.skipped);
@@ -137,6 +139,26 @@ for (const variant of [
       }
       await pollUntilChanged(src); // the window went away
       expect(rgbEqual(src.framebuffer, await xwdRoot(xvfb.display))).toBe(true);
+    });
+
+    it('stays pixel-exact through many small and large changes (band and full captures)', async () => {
+      const painter = await openPainter(xvfb.display, 640, 480);
+      try {
+        await pollUntilChanged(src);
+        let seed = 99;
+        const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+        for (let i = 0; i < 24; i++) {
+          // Mostly small (a glyph, a cursor), sometimes tall enough to force a full capture.
+          const w = 1 + rnd(i % 5 === 4 ? 600 : 40);
+          const h = 1 + rnd(i % 5 === 4 ? 400 : 20);
+          await painter.fill({ x: rnd(640 - w), y: rnd(480 - h), w, h }, rnd(0xffffff));
+          await pollUntilChanged(src);
+          expect(rgbEqual(src.framebuffer, await xwdRoot(xvfb.display)), `step ${i}`).toBe(true);
+        }
+      } finally {
+        await painter.conn.close();
+      }
+      await pollUntilChanged(src);
     });
 
     it('exposes the cursor as non-premultiplied ARGB and reports shape changes', async () => {
