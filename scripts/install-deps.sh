@@ -25,8 +25,9 @@ for arg in "$@"; do
   esac
 done
 
-# Run time: the server starts its own Xvfb unless pointed at an existing display.
-runtime_pkgs=(xvfb xauth)
+# Run time: the server starts its own Xvfb unless pointed at an existing display; xterm is the
+# program the README's quick start shows on it.
+runtime_pkgs=(xvfb xauth xterm)
 # Tests: real peers and X ground-truth tools (test/helpers/*):
 #   xterm (typed-text sink), xdotool (XTEST input, window search), xclip (selections),
 #   x11-apps (xwd), x11-utils (xwininfo, xdpyinfo, xev), x11-xserver-utils (xrandr, xsetroot),
