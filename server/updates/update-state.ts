@@ -42,6 +42,21 @@ export class UpdateState {
    */
   addCopied(dest: Rect, dx: number, dy: number, canCopy: boolean): void {
     const destRegion = Region.of(dest);
+    const src: Rect = { x: dest.x - dx, y: dest.y - dy, w: dest.w, h: dest.h };
+    if (canCopy && !this.copied.isEmpty() && Region.of(src).subtractRegion(this.copied).isEmpty()) {
+      // A continuation (a window dragged on before the client got the previous step): the
+      // source lies inside the pending copy, so the client can take these pixels straight from
+      // where they were before both moves. The deltas compose. What the pending copy covered
+      // outside `dest` needed the old delta: those pixels go as pixels (usually they are the
+      // strip the second move uncovered anyway).
+      const rest = this.copied.clone().subtract(dest);
+      this.changed.addRegion(rest);
+      this.changed.subtract(dest);
+      this.copied = destRegion;
+      this.dx += dx;
+      this.dy += dy;
+      return;
+    }
     if (!canCopy || (!this.copied.isEmpty() && (dx !== this.dx || dy !== this.dy))) {
       this.addChanged([dest]);
       return;
@@ -56,7 +71,6 @@ export class UpdateState {
         return;
       }
     }
-    const src: Rect = { x: dest.x - dx, y: dest.y - dy, w: dest.w, h: dest.h };
     // Source pixels the client does not have right: stale (pending changes) or never sent.
     const bad = this.changed.intersect(src);
     bad.addRegion(Region.of(src).subtractRegion(this.known));

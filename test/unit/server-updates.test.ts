@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { UpdateState, orderCopyRects } from '../../server/updates/update-state.js';
 import { Congestion } from '../../server/updates/congestion.js';
 import type { Rect } from '../../core/geometry.js';
+import { Region } from '../../core/region.js';
 import { seededRandom } from '../helpers/chunked-feeder.js';
 
 const W = 40;
@@ -74,6 +75,53 @@ describe('UpdateState', () => {
       totalCopies += copiesSent;
     }
     expect(totalCopies).toBeGreaterThan(100); // the copy path was really exercised
+  });
+
+  it('composes a window dragged several steps between two updates into one copy', () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      const rnd = seededRandom(seed);
+      const int = (n: number) => Math.floor(rnd() * n);
+      const wall = (x: number, y: number) => 5000 + x * 7 + y * 131; // "wallpaper"
+      const server = new Int32Array(W * H);
+      for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) server[y * W + x] = wall(x, y);
+      const win = { x: 10, y: 8, w: 12, h: 9 };
+      const paintWindow = () => {
+        for (let y = 0; y < win.h; y++) for (let x = 0; x < win.w; x++) server[(win.y + y) * W + win.x + x] = 100 + y * win.w + x;
+      };
+      paintWindow();
+      const client = new Int32Array(W * H).fill(-1);
+      const st = new UpdateState();
+      const full: Rect = { x: 0, y: 0, w: W, h: H };
+      st.addRequest(full, false);
+      applyUpdate(client, server, st.take());
+      let copied = 0;
+      let pixels = 0;
+      for (let step = 0; step < 12; step++) {
+        const moves = 1 + int(3); // several moves before the client gets the next update
+        for (let m = 0; m < moves; m++) {
+          const dx = Math.max(-win.x, Math.min(W - win.w - win.x, int(7) - 3));
+          const dy = Math.max(-win.y, Math.min(H - win.h - win.y, int(7) - 3));
+          const old = { ...win };
+          win.x += dx;
+          win.y += dy;
+          // the X server: uncovered wallpaper repainted, window drawn at its new place
+          for (let y = old.y; y < old.y + old.h; y++) for (let x = old.x; x < old.x + old.w; x++) server[y * W + x] = wall(x, y);
+          paintWindow();
+          // what motion detection reports: the window as a copy, the uncovered strips as damage
+          st.addCopied({ ...win }, dx, dy, true);
+          const uncovered = Region.of(old).subtract(win);
+          st.addChanged(uncovered.rects());
+        }
+        st.addRequest(full, true);
+        const u = st.take();
+        if (u.copy) copied++;
+        pixels += u.changed.area();
+        applyUpdate(client, server, u);
+        expect([...client], `seed ${seed} step ${step}`).toEqual([...server]);
+      }
+      expect(copied, `seed ${seed}`).toBeGreaterThan(6);
+      expect(pixels, `seed ${seed}: window re-sent as pixels`).toBeLessThan(12 * 12 * 9);
+    }
   });
 
   it('sends a clean scroll as one CopyRect plus the exposed strip', () => {
