@@ -43,19 +43,24 @@ export class UpdateState {
   addCopied(dest: Rect, dx: number, dy: number, canCopy: boolean): void {
     const destRegion = Region.of(dest);
     const src: Rect = { x: dest.x - dx, y: dest.y - dy, w: dest.w, h: dest.h };
-    if (canCopy && !this.copied.isEmpty() && Region.of(src).subtractRegion(this.copied).isEmpty()) {
-      // A continuation (a window dragged on before the client got the previous step): the
-      // source lies inside the pending copy, so the client can take these pixels straight from
-      // where they were before both moves. The deltas compose. What the pending copy covered
-      // outside `dest` needed the old delta: those pixels go as pixels (usually they are the
-      // strip the second move uncovered anyway).
-      const rest = this.copied.clone().subtract(dest);
-      this.changed.addRegion(rest);
-      this.changed.subtract(dest);
-      this.copied = destRegion;
-      this.dx += dx;
-      this.dy += dy;
-      return;
+    if (canCopy && !this.copied.isEmpty() && this.copied.intersects(src)) {
+      // A continuation (a page scrolled or a window dragged again before the client got the
+      // previous step). Where the new source lies inside the pending copy, the client can take
+      // the pixels straight from where they were before both moves: the deltas compose
+      // (TigerVNC's SimpleUpdateTracker does the same). Everything else needs another delta and
+      // goes as pixels: the rest of the new destination (its source was changed or uncovered
+      // content) and whatever of the old copy the new one does not cover.
+      const composed = this.copied.intersect(src).translate(dx, dy);
+      const rest = this.copied.clone().subtractRegion(composed);
+      if (composed.area() >= rest.area()) {
+        this.changed.addRegion(rest);
+        this.changed.addRegion(destRegion.clone().subtractRegion(composed));
+        this.changed.subtractRegion(composed);
+        this.copied = composed;
+        this.dx += dx;
+        this.dy += dy;
+        return;
+      }
     }
     if (!canCopy || (!this.copied.isEmpty() && (dx !== this.dx || dy !== this.dy))) {
       this.addChanged([dest]);

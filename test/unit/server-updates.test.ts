@@ -124,6 +124,48 @@ describe('UpdateState', () => {
     }
   });
 
+  it('composes several scroll steps between two updates into one copy plus the new strips', () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      const rnd = seededRandom(seed);
+      const int = (n: number) => Math.floor(rnd() * n);
+      const page: number[] = Array.from({ length: 400 }, (_, i) => i * 1000); // row contents
+      let top = 0;
+      const area = { x: 4, y: 2, w: 30, h: 24 };
+      const server = new Int32Array(W * H).fill(7);
+      const paintRows = () => {
+        for (let y = 0; y < area.h; y++) for (let x = 0; x < area.w; x++) server[(area.y + y) * W + area.x + x] = page[top + y]! + x;
+      };
+      paintRows();
+      const client = new Int32Array(W * H).fill(-1);
+      const st = new UpdateState();
+      const full: Rect = { x: 0, y: 0, w: W, h: H };
+      st.addRequest(full, false);
+      applyUpdate(client, server, st.take());
+      let copies = 0;
+      let pixels = 0;
+      let scrolled = 0;
+      for (let step = 0; step < 10; step++) {
+        for (let m = 1 + int(3); m > 0; m--) {
+          const d = 1 + int(4); // scroll down the page by d rows: content moves up
+          top += d;
+          scrolled += d;
+          paintRows();
+          st.addCopied({ x: area.x, y: area.y, w: area.w, h: area.h - d }, 0, -d, true);
+          st.addChanged([{ x: area.x, y: area.y + area.h - d, w: area.w, h: d }]);
+        }
+        st.addRequest(full, true);
+        const u = st.take();
+        if (u.copy) copies++;
+        pixels += u.changed.area();
+        applyUpdate(client, server, u);
+        expect([...client], `seed ${seed} step ${step}`).toEqual([...server]);
+      }
+      expect(copies, `seed ${seed}`).toBeGreaterThan(7);
+      // Only the newly exposed rows go as pixels (plus a little slack), never the whole area.
+      expect(pixels, `seed ${seed}`).toBeLessThanOrEqual(scrolled * area.w * 2);
+    }
+  });
+
   it('sends a clean scroll as one CopyRect plus the exposed strip', () => {
     const st = new UpdateState();
     st.addRequest({ x: 0, y: 0, w: W, h: H }, false);
