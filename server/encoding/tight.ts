@@ -3,9 +3,8 @@
  * - 1 colour → FillCompression (control byte + one TPIXEL);
  * - 2 colours → palette filter, 1 bit per pixel, zlib stream 1;
  * - up to `maxPaletteColours` → palette filter, 1 byte per pixel, zlib stream 2;
- * - otherwise → JPEG (sharp) when the client sent a quality level and is 16/32 bpp; else the piece
- *   is cut where its colours allow palettes (tight-split.ts: smooth gradients have few colours
- *   locally) and only what remains goes as the copy filter (TPIXELs) on zlib stream 0.
+ * - otherwise → JPEG (sharp) when the client sent a quality level and is 16/32 bpp, else the copy
+ *   filter (TPIXELs) on zlib stream 0.
  * Filtered data under 12 bytes goes uncompressed; otherwise it is compressed on its persistent
  * stream and prefixed with a compact length. Streams are never reset (the client keeps them).
  */
@@ -15,7 +14,6 @@ import { Encoding } from './encodings.js';
 import { packerCache, type PixelPacker } from './pixel-pack.js';
 import { Palette, analyseColours } from './palette.js';
 import { splitRect, MAX_PIECE_AREA } from './split.js';
-import { TightCutter } from './tight-split.js';
 import { ZlibStream } from './zlib-stream.js';
 import { CompletionOrder } from './ordered.js';
 import {
@@ -28,9 +26,6 @@ import type { Rect } from '../../core/geometry.js';
 export const DEFAULT_TIGHT_COMPRESS_LEVEL = 6;
 
 const STREAM_FULL = 0, STREAM_MONO = 1, STREAM_INDEXED = 2;
-
-/** One rectangle's wire bytes (header included), ready or once its zlib flush is done. */
-type Piece = Buffer[] | Promise<Buffer[]>;
 
 /**
  * zlib levels per stream for a compress level. Full-colour data barely compresses better at high
@@ -46,7 +41,6 @@ export function createTightEncoder(): Encoder {
   const packerFor = packerCache('tpixel');
   const streams = [new ZlibStream(1), new ZlibStream(DEFAULT_TIGHT_COMPRESS_LEVEL), new ZlibStream(DEFAULT_TIGHT_COMPRESS_LEVEL)];
   const palette = new Palette(256);
-  const cutter = new TightCutter();
   const order = new CompletionOrder();
 
   /** Basic compression of `data` on `stream`, behind `head` (control + filter + palette). */
@@ -55,64 +49,44 @@ export function createTightEncoder(): Encoder {
     return streams[stream]!.compress(data, level).then((z) => [head, compactLength(z.length), z]);
   }
 
-  /**
-   * Appends the rectangle(s) for piece `p` to `out`. Without JPEG the piece is cut where its
-   * colours allow palettes (tight-split.ts); with JPEG, a piece that overflows its palette goes
-   * whole, since each JPEG carries hundreds of bytes of headers.
-   */
-  function encodePiece(fb: PixelBuffer, p: Rect, ctx: EncodeContext, packer: PixelPacker, out: Piece[]): void {
-    const jpeg = jpegAllowed(ctx.qualityLevel, ctx.converter.format.bitsPerPixel);
-    const limit = (area: number): number => maxPaletteColours(area, ctx.compressLevel, jpeg);
-    if (!jpeg) {
-      cutter.cutPiece(fb.pixels, fb.stride, p, limit, {
-        palette: (r, pal) => out.push(paletteRect(fb, r, pal, ctx, packer)),
-        fullColour: (r) => out.push(fullColourRect(fb, r, ctx, packer)),
-      });
-      return;
-    }
-    if (analyseColours(fb.pixels, fb.stride, p.x, p.y, p.w, p.h, limit(p.w * p.h), palette) > 0) out.push(paletteRect(fb, p, palette, ctx, packer));
-    else out.push(jpegRect(fb, p, ctx));
-  }
-
-  /** Fill (1 colour) or palette filter; `palette` holds the `n` colours of `p`. */
-  function paletteRect(fb: PixelBuffer, p: Rect, pal: Palette, ctx: EncodeContext, packer: PixelPacker): Piece {
+  function encodePiece(fb: PixelBuffer, p: Rect, ctx: EncodeContext, packer: PixelPacker): Buffer[] | Promise<Buffer[]> {
     const hdr = rectHeader(p.x, p.y, p.w, p.h, Encoding.Tight);
-    const n = pal.size;
+    const cl = ctx.compressLevel ?? DEFAULT_TIGHT_COMPRESS_LEVEL;
+    const levels = streamLevels(cl);
+    const jpeg = jpegAllowed(ctx.qualityLevel, ctx.converter.format.bitsPerPixel);
+    const area = p.w * p.h;
+    const n = analyseColours(fb.pixels, fb.stride, p.x, p.y, p.w, p.h, maxPaletteColours(area, ctx.compressLevel, jpeg), palette);
     const tp = packer.bytesPerPixel;
+
     if (n === 1) {
       const b = Buffer.allocUnsafe(1 + tp);
       b[0] = TIGHT_FILL;
-      packer.pack(pal.colours[0]!, b, 1);
+      packer.pack(palette.colours[0]!, b, 1);
       return [hdr, b];
     }
-    const head = Buffer.allocUnsafe(3 + n * tp);
-    const stream = n === 2 ? STREAM_MONO : STREAM_INDEXED;
-    head[0] = TIGHT_EXPLICIT_FILTER | (stream << 4);
-    head[1] = TIGHT_FILTER_PALETTE;
-    head[2] = n - 1;
-    let o = 3;
-    for (let i = 0; i < n; i++) o = packer.pack(pal.colours[i]!, head, o);
-    const data = n === 2 ? monoBits(fb, p, pal) : indices(fb, p, pal);
-    return wrap(hdr, basic(head, data, stream, levelFor(ctx, stream)));
-  }
-
-  function jpegRect(fb: PixelBuffer, p: Rect, ctx: EncodeContext): Piece {
-    ctx.onLossy?.(p);
-    const hdr = rectHeader(p.x, p.y, p.w, p.h, Encoding.Tight);
-    const rgb = toRgb(fb, p);
-    return encodeJpeg(rgb, p.w, p.h, ctx.qualityLevel!).then((j) => [hdr, Buffer.from([TIGHT_JPEG]), compactLength(j.length), j]);
-  }
-
-  /** Copy filter: TPIXELs on the full-colour stream. */
-  function fullColourRect(fb: PixelBuffer, p: Rect, ctx: EncodeContext, packer: PixelPacker): Piece {
-    const hdr = rectHeader(p.x, p.y, p.w, p.h, Encoding.Tight);
-    const data = Buffer.allocUnsafe(p.w * p.h * packer.bytesPerPixel);
+    if (n > 1) {
+      const head = Buffer.allocUnsafe(3 + n * tp);
+      const stream = n === 2 ? STREAM_MONO : STREAM_INDEXED;
+      head[0] = TIGHT_EXPLICIT_FILTER | (stream << 4);
+      head[1] = TIGHT_FILTER_PALETTE;
+      head[2] = n - 1;
+      let o = 3;
+      for (let i = 0; i < n; i++) o = packer.pack(palette.colours[i]!, head, o);
+      const data = n === 2 ? monoBits(fb, p) : indices(fb, p);
+      return wrap(hdr, basic(head, data, stream, levels[stream]!));
+    }
+    if (jpeg) {
+      ctx.onLossy?.(p);
+      const rgb = toRgb(fb, p);
+      return encodeJpeg(rgb, p.w, p.h, ctx.qualityLevel!).then((j) => [hdr, Buffer.from([TIGHT_JPEG]), compactLength(j.length), j]);
+    }
+    const data = Buffer.allocUnsafe(area * tp);
     packer.packRect(fb, p, data, 0);
-    return wrap(hdr, basic(Buffer.from([STREAM_FULL << 4]), data, STREAM_FULL, levelFor(ctx, STREAM_FULL)));
+    return wrap(hdr, basic(Buffer.from([STREAM_FULL << 4]), data, STREAM_FULL, levels[STREAM_FULL]!));
   }
 
   /** 2-colour data: 1 bit per pixel (index in the palette), MSB = leftmost, rows byte aligned. */
-  function monoBits(fb: PixelBuffer, p: Rect, palette: Palette): Buffer {
+  function monoBits(fb: PixelBuffer, p: Rect): Buffer {
     const rowBytes = (p.w + 7) >> 3;
     const out = Buffer.alloc(rowBytes * p.h);
     const px = fb.pixels;
@@ -126,7 +100,7 @@ export function createTightEncoder(): Encoder {
   }
 
   /** Palette data: one index byte per pixel. */
-  function indices(fb: PixelBuffer, p: Rect, palette: Palette): Buffer {
+  function indices(fb: PixelBuffer, p: Rect): Buffer {
     const out = Buffer.allocUnsafe(p.w * p.h);
     const px = fb.pixels;
     let o = 0;
@@ -147,8 +121,7 @@ export function createTightEncoder(): Encoder {
     encode(fb, r, ctx): EncodedRects | Promise<EncodedRects> {
       const packer = packerFor(ctx.converter);
       // All pieces are analysed and packed now; only compression waits.
-      const parts: Piece[] = [];
-      for (const p of splitRect(r, MAX_PIECE_AREA, TIGHT_MAX_WIDTH)) encodePiece(fb, p, ctx, packer, parts);
+      const parts = splitRect(r, MAX_PIECE_AREA, TIGHT_MAX_WIDTH).map((p) => encodePiece(fb, p, ctx, packer));
       if (order.idle && parts.every((x) => Array.isArray(x))) {
         return { count: parts.length, chunks: (parts as Buffer[][]).flat() };
       }
@@ -160,10 +133,6 @@ export function createTightEncoder(): Encoder {
   };
 }
 
-function levelFor(ctx: EncodeContext, stream: number): number {
-  return streamLevels(ctx.compressLevel ?? DEFAULT_TIGHT_COMPRESS_LEVEL)[stream]!;
-}
-
-function wrap(hdr: Buffer, body: Buffer[] | Promise<Buffer[]>): Piece {
+function wrap(hdr: Buffer, body: Buffer[] | Promise<Buffer[]>): Buffer[] | Promise<Buffer[]> {
   return Array.isArray(body) ? [hdr, ...body] : body.then((b) => [hdr, ...b]);
 }

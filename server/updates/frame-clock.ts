@@ -41,9 +41,9 @@ export interface FrameClockOptions {
  * Right after user input the echo matters more than the bytes: wait only HINT_QUIET_INPUT_MS
  * (x11vnc's -wait_ui idea).
  */
-const HINT_QUIET_MS = 8;
+const HINT_QUIET_MS = 12;
 const HINT_QUIET_INPUT_MS = 2;
-const HINT_MAX_DEFER_MS = 20;
+const HINT_MAX_DEFER_MS = 30;
 /** Input this recent makes the next hints use the short quiet time. */
 const INPUT_RECENT_MS = 100;
 
