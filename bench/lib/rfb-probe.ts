@@ -6,8 +6,9 @@
  */
 import net from 'node:net';
 import { ErrorCode, VncError } from '../../core/errors.js';
-import { ByteReader } from './byte-reader.js';
-import { isPixelEncoding, skipRectBody, type FramingFormat } from './rect-framing.js';
+import type { ByteReader } from './byte-reader.js';
+import { connectRfb, type ServerPixelFormat } from './rfb-connect.js';
+import { isPixelEncoding, skipRectBody } from './rect-framing.js';
 
 export interface ProbeOptions {
   readonly host: string;
@@ -16,12 +17,7 @@ export interface ProbeOptions {
   readonly timeoutMs: number;
 }
 
-export interface ServerPixelFormat extends FramingFormat {
-  readonly bigEndian: boolean;
-  readonly redShift: number;
-  readonly greenShift: number;
-  readonly blueShift: number;
-}
+export type { ServerPixelFormat } from './rfb-connect.js';
 
 export interface RectInfo {
   readonly x: number;
@@ -42,8 +38,6 @@ export interface UpdateInfo {
   readonly pixelArea: number;
 }
 
-/** Longest desktop name accepted in ServerInit. */
-const MAX_NAME_BYTES = 64 * 1024;
 /** Longest ServerCutText accepted while waiting for updates. */
 const MAX_CUT_TEXT = 16 * 1024 * 1024;
 
@@ -56,91 +50,25 @@ export class RfbProbe {
   height = 0;
   name = '';
   format!: ServerPixelFormat;
-  private readonly reader: ByteReader;
 
-  private constructor(private readonly socket: net.Socket, startedAt: number) {
+  private constructor(
+    private readonly socket: net.Socket,
+    private readonly reader: ByteReader,
+    startedAt: number,
+  ) {
     this.startedAt = startedAt;
-    this.reader = new ByteReader(socket);
   }
 
   /** Connects and completes the handshake up to ServerInit (shared session). */
   static async connect(opts: ProbeOptions): Promise<RfbProbe> {
-    const startedAt = performance.now();
-    const deadline = startedAt + opts.timeoutMs;
-    const socket = net.connect({ host: opts.host, port: opts.port });
-    socket.setNoDelay(true);
-    const probe = new RfbProbe(socket, startedAt);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => reject(new VncError(ErrorCode.Timeout, `no TCP connection to ${opts.host}:${opts.port} within ${opts.timeoutMs} ms`)), opts.timeoutMs);
-        socket.once('connect', () => {
-          clearTimeout(t);
-          resolve();
-        });
-        socket.once('error', (e) => {
-          clearTimeout(t);
-          reject(new VncError(ErrorCode.Closed, `cannot connect to ${opts.host}:${opts.port}: ${e.message}`, { cause: e }));
-        });
-      });
-      await probe.handshake(deadline);
-      return probe;
-    } catch (err) {
-      socket.destroy();
-      throw err;
-    }
-  }
-
-  private async handshake(deadline: number): Promise<void> {
-    const r = this.reader;
-    const banner = (await r.read(12, deadline)).toString('latin1');
-    const m = /^RFB (\d{3})\.(\d{3})\n$/.exec(banner);
-    if (!m) throw new VncError(ErrorCode.Protocol, `bad RFB banner ${JSON.stringify(banner)}`);
-    const minor = Number(m[1]) > 3 ? 8 : Math.min(Number(m[2]), 8);
-    const version = minor >= 8 ? 8 : minor >= 7 ? 7 : 3;
-    this.socket.write(`RFB 003.00${version}\n`);
-    if (version === 3) {
-      const type = (await r.read(4, deadline)).readUInt32BE(0);
-      if (type === 0) throw new VncError(ErrorCode.Auth, `server refused: ${await this.reason(deadline)}`);
-      if (type !== 1) throw new VncError(ErrorCode.Auth, `server requires security type ${type}; the benchmark needs None`);
-    } else {
-      const n = await r.u8(deadline);
-      if (n === 0) throw new VncError(ErrorCode.Auth, `server refused: ${await this.reason(deadline)}`);
-      const types = [...(await r.read(n, deadline))];
-      if (!types.includes(1)) throw new VncError(ErrorCode.Auth, `server offers security types ${types.join(',')}; the benchmark needs None (1)`);
-      this.socket.write(Buffer.from([1]));
-      if (version === 8) {
-        const result = (await r.read(4, deadline)).readUInt32BE(0);
-        if (result !== 0) throw new VncError(ErrorCode.Auth, `security result ${result}: ${await this.reason(deadline)}`);
-      }
-    }
-    this.socket.write(Buffer.from([1])); // ClientInit: shared
-    const init = await r.read(24, deadline);
-    this.width = init.readUInt16BE(0);
-    this.height = init.readUInt16BE(2);
-    this.format = {
-      bitsPerPixel: init[4]!,
-      depth: init[5]!,
-      bigEndian: init[6] !== 0,
-      trueColour: init[7] !== 0,
-      redMax: init.readUInt16BE(8),
-      greenMax: init.readUInt16BE(10),
-      blueMax: init.readUInt16BE(12),
-      redShift: init[14]!,
-      greenShift: init[15]!,
-      blueShift: init[16]!,
-    };
-    if (![8, 16, 32].includes(this.format.bitsPerPixel)) {
-      throw new VncError(ErrorCode.Protocol, `server pixel format has ${this.format.bitsPerPixel} bits per pixel`);
-    }
-    const nameLen = init.readUInt32BE(20);
-    if (nameLen > MAX_NAME_BYTES) throw new VncError(ErrorCode.TooLarge, `desktop name of ${nameLen} bytes`);
-    this.name = (await r.read(nameLen, deadline)).toString('utf8');
-    this.serverInitAt = performance.now();
-  }
-
-  private async reason(deadline: number): Promise<string> {
-    const len = (await this.reader.read(4, deadline)).readUInt32BE(0);
-    return (await this.reader.read(Math.min(len, 4096), deadline)).toString('latin1');
+    const c = await connectRfb(opts);
+    const probe = new RfbProbe(c.socket, c.reader, c.startedAt);
+    probe.serverInitAt = c.serverInitAt;
+    probe.width = c.width;
+    probe.height = c.height;
+    probe.format = c.format;
+    probe.name = c.name;
+    return probe;
   }
 
   /** Bytes received and not yet consumed (e.g. an update already on its way). */

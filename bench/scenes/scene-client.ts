@@ -7,12 +7,12 @@
  */
 import net from 'node:net';
 import { ErrorCode, VncError } from '../../core/errors.js';
-import { ByteReader } from '../lib/byte-reader.js';
+import type { ByteReader } from '../lib/byte-reader.js';
+import { connectRfb } from '../lib/rfb-connect.js';
 import { isPixelEncoding, skipRectBody, type FramingFormat } from '../lib/rect-framing.js';
 import { skipHextile } from './hextile-framing.js';
 
 const HEXTILE = 5;
-const MAX_NAME_BYTES = 64 * 1024;
 const MAX_CUT_TEXT = 16 * 1024 * 1024;
 
 export interface ClientRect {
@@ -49,74 +49,19 @@ export class SceneClient {
   width = 0;
   height = 0;
   format!: FramingFormat & { bigEndian: boolean };
-  private readonly reader: ByteReader;
-
-  private constructor(private readonly socket: net.Socket) {
-    this.reader = new ByteReader(socket);
-  }
+  private constructor(
+    private readonly socket: net.Socket,
+    private readonly reader: ByteReader,
+  ) {}
 
   /** Connects and completes the handshake up to ServerInit (shared session). */
   static async connect(opts: SceneClientOptions): Promise<SceneClient> {
-    const deadline = performance.now() + opts.timeoutMs;
-    const socket = net.connect({ host: opts.host, port: opts.port });
-    socket.setNoDelay(true);
-    const client = new SceneClient(socket);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => reject(new VncError(ErrorCode.Timeout, `no TCP connection to ${opts.host}:${opts.port} within ${opts.timeoutMs} ms`)), opts.timeoutMs);
-        socket.once('connect', () => {
-          clearTimeout(t);
-          resolve();
-        });
-        socket.once('error', (e) => {
-          clearTimeout(t);
-          reject(new VncError(ErrorCode.Closed, `cannot connect to ${opts.host}:${opts.port}: ${e.message}`, { cause: e }));
-        });
-      });
-      await client.handshake(deadline);
-      return client;
-    } catch (err) {
-      socket.destroy();
-      throw err;
-    }
-  }
-
-  private async handshake(deadline: number): Promise<void> {
-    const r = this.reader;
-    const banner = (await r.read(12, deadline)).toString('latin1');
-    const m = /^RFB (\d{3})\.(\d{3})\n$/.exec(banner);
-    if (!m) throw new VncError(ErrorCode.Protocol, `bad RFB banner ${JSON.stringify(banner)}`);
-    const minor = Number(m[1]) > 3 ? 8 : Math.min(Number(m[2]), 8);
-    const version = minor >= 8 ? 8 : minor >= 7 ? 7 : 3;
-    this.socket.write(`RFB 003.00${version}\n`);
-    if (version === 3) {
-      const type = (await r.read(4, deadline)).readUInt32BE(0);
-      if (type !== 1) throw new VncError(ErrorCode.Auth, `server requires security type ${type}; the benchmark needs None`);
-    } else {
-      const n = await r.u8(deadline);
-      if (n === 0) throw new VncError(ErrorCode.Auth, 'server refused the connection');
-      const types = [...(await r.read(n, deadline))];
-      if (!types.includes(1)) throw new VncError(ErrorCode.Auth, `server offers security types ${types.join(',')}; the benchmark needs None (1)`);
-      this.socket.write(Buffer.from([1]));
-      if (version === 8 && (await r.read(4, deadline)).readUInt32BE(0) !== 0) throw new VncError(ErrorCode.Auth, 'security handshake failed');
-    }
-    this.socket.write(Buffer.from([1])); // ClientInit: shared
-    const init = await r.read(24, deadline);
-    this.width = init.readUInt16BE(0);
-    this.height = init.readUInt16BE(2);
-    this.format = {
-      bitsPerPixel: init[4]!,
-      depth: init[5]!,
-      bigEndian: init[6] !== 0,
-      trueColour: init[7] !== 0,
-      redMax: init.readUInt16BE(8),
-      greenMax: init.readUInt16BE(10),
-      blueMax: init.readUInt16BE(12),
-    };
-    if (![8, 16, 32].includes(this.format.bitsPerPixel)) throw new VncError(ErrorCode.Protocol, `server pixel format has ${this.format.bitsPerPixel} bpp`);
-    const nameLen = init.readUInt32BE(20);
-    if (nameLen > MAX_NAME_BYTES) throw new VncError(ErrorCode.TooLarge, `desktop name of ${nameLen} bytes`);
-    await r.skip(nameLen, deadline);
+    const c = await connectRfb(opts);
+    const client = new SceneClient(c.socket, c.reader);
+    client.width = c.width;
+    client.height = c.height;
+    client.format = c.format;
+    return client;
   }
 
   /** Bytes read from the socket and consumed by the parser so far. */
