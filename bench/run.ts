@@ -11,14 +11,13 @@
  * Exit codes: 0 done (targets missed or not: the table says so), 1 the run failed, 2 bad usage.
  */
 import { cpus, loadavg } from 'node:os';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isVncError, ErrorCode, VncError } from '../core/errors.js';
+import { ErrorCode, VncError } from '../core/errors.js';
 import { silentLogger } from '../core/log.js';
 import { startXvfb } from '../cli/xvfb.js';
 import { parseBenchArgs, USAGE, type BenchArgs } from './args.js';
 import { createProgress, type Progress } from './lib/progress.js';
+import { runMain, runScoped, writeResults } from './lib/bench-main.js';
 import { hasCommand, ResourceScope } from './lib/processes.js';
 import { MetricCollector, RESULTS_SCHEMA, type BenchResults, type ServerInfo } from './lib/results.js';
 import { SCENES, type DesktopScene } from './lib/scene.js';
@@ -165,16 +164,6 @@ async function runBench(args: BenchArgs, scope: ResourceScope, progress: Progres
   };
 }
 
-async function writeOutputs(results: BenchResults, args: BenchArgs): Promise<{ json: string; svg: string }> {
-  const json = resolve(args.jsonPath ?? `${DEFAULT_RESULTS_DIR}latest.json`);
-  const svg = resolve(args.svgPath ?? json.replace(/\.json$/i, '') + '.svg');
-  await mkdir(dirname(json), { recursive: true });
-  await mkdir(dirname(svg), { recursive: true });
-  await writeFile(json, JSON.stringify(results, null, 2) + '\n');
-  await writeFile(svg, renderChart(results));
-  return { json, svg };
-}
-
 export async function main(argv: readonly string[]): Promise<number> {
   let args: BenchArgs;
   try {
@@ -188,39 +177,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const progress = createProgress({ quiet: args.quiet });
-  const scope = new ResourceScope();
-  let interrupted = false;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (interrupted) return;
-    interrupted = true;
-    process.stderr.write(`\nbench: ${sig}, stopping everything it started…\n`);
-    void scope.dispose().finally(() => process.exit(130));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
+  return runScoped('bench', async (scope) => {
     const results = await runBench(args, scope, progress);
-    const files = await writeOutputs(results, args);
+    const files = await writeResults(results, renderChart(results), args.jsonPath ?? `${DEFAULT_RESULTS_DIR}latest.json`, args.svgPath);
     process.stdout.write('\n' + renderTextReport(results));
     process.stdout.write(`\nResults: ${files.json}\nChart:   ${files.svg}\n`);
     return 0;
-  } catch (err) {
-    if (interrupted) return 130;
-    const msg = isVncError(err) ? `${err.message} [${err.code}]` : ((err as Error)?.stack ?? String(err));
-    process.stderr.write(`bench: failed: ${msg}\n`);
-    return isVncError(err, ErrorCode.Config) ? 2 : 1;
-  } finally {
-    const failures = await scope.dispose();
-    for (const f of failures) process.stderr.write(`bench: cleanup: ${f}\n`);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  });
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err) => {
-    process.stderr.write(`bench: fatal: ${(err as Error)?.stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);
+runMain('bench', main);

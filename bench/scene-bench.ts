@@ -13,13 +13,12 @@
  * failed, 2 bad usage.
  */
 import { cpus, loadavg } from 'node:os';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ErrorCode, VncError, isVncError } from '../core/errors.js';
+import { ErrorCode, VncError } from '../core/errors.js';
 import { silentLogger } from '../core/log.js';
 import { startXvfb } from '../cli/xvfb.js';
 import { createProgress, type Progress } from './lib/progress.js';
+import { runMain, runScoped, writeResults } from './lib/bench-main.js';
 import { hasCommand, ResourceScope } from './lib/processes.js';
 import { formatBytes } from './lib/stats.js';
 import { parseSceneBenchArgs, planCells, SCENE_BENCH_USAGE, type PlannedCell, type SceneBenchArgs } from './scenes/args.js';
@@ -179,16 +178,6 @@ async function runSceneBench(args: SceneBenchArgs, scope: ResourceScope, progres
   return { results, oursFailed: state.oursFailed };
 }
 
-async function writeOutputs(results: SceneBenchResults, args: SceneBenchArgs): Promise<{ json: string; svg: string }> {
-  const json = resolve(args.jsonPath ?? `${DEFAULT_RESULTS_DIR}scenes-latest.json`);
-  const svg = resolve(args.svgPath ?? json.replace(/\.json$/i, '') + '.svg');
-  await mkdir(dirname(json), { recursive: true });
-  await mkdir(dirname(svg), { recursive: true });
-  await writeFile(json, JSON.stringify(results, null, 2) + '\n');
-  await writeFile(svg, renderSceneChart(results));
-  return { json, svg };
-}
-
 export async function main(argv: readonly string[]): Promise<number> {
   let args: SceneBenchArgs;
   try {
@@ -202,40 +191,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const progress = createProgress({ quiet: args.quiet });
-  const scope = new ResourceScope();
-  let interrupted = false;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (interrupted) return;
-    interrupted = true;
-    process.stderr.write(`\nscene-bench: ${sig}, stopping everything it started…\n`);
-    void scope.dispose().finally(() => process.exit(130));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
+  return runScoped('scene-bench', async (scope) => {
     const { results, oursFailed } = await runSceneBench(args, scope, progress);
-    const files = await writeOutputs(results, args);
+    const files = await writeResults(results, renderSceneChart(results), args.jsonPath ?? `${DEFAULT_RESULTS_DIR}scenes-latest.json`, args.svgPath ?? undefined);
     process.stdout.write('\n' + renderSceneTable(results));
     process.stdout.write(`\nResults: ${files.json}\nChart:   ${files.svg}\n`);
     if (oursFailed) process.stderr.write(`scene-bench: ${oursFailed} vnc-runner cell(s) failed (see the notes)\n`);
     return oursFailed ? 1 : 0;
-  } catch (err) {
-    if (interrupted) return 130;
-    const msg = isVncError(err) ? `${err.message} [${err.code}]` : ((err as Error)?.stack ?? String(err));
-    process.stderr.write(`scene-bench: failed: ${msg}\n`);
-    return isVncError(err, ErrorCode.Config) ? 2 : 1;
-  } finally {
-    const failures = await scope.dispose();
-    for (const f of failures) process.stderr.write(`scene-bench: cleanup: ${f}\n`);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  });
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err) => {
-    process.stderr.write(`scene-bench: fatal: ${(err as Error)?.stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);
+runMain('scene-bench', main);

@@ -35,7 +35,7 @@ export const vncRunnerTarget: TargetFactory = {
     return {
       host: listener.address.host,
       port: listener.address.port,
-      details: `in-process, ${ctx.framerate} fps frame clock, input delay ${server.options.inputDelayMs} ms, MIT-SHM + DAMAGE`,
+      details: `in-process, polls on DAMAGE events (at most ${ctx.framerate} fps), MIT-SHM`,
       stop,
     };
   },
