@@ -22,7 +22,7 @@
  * The detector keeps scratch arrays between calls (reused, grown on demand) and the recent
  * deltas; one instance per frame source.
  */
-import type { Rect } from '../core/geometry.js';
+import { intersectRect, type Rect } from '../core/geometry.js';
 import type { PixelBuffer } from '../core/pixel-buffer.js';
 import { verifyCopy, type FrameCopy } from './frame-copy.js';
 import { hashRows } from './row-hash.js';
@@ -58,6 +58,15 @@ export interface MotionDetectorOptions {
    * bandwidth and CPU matter most.
    */
   now?: () => number;
+  /**
+   * Wall clock for the miss back-off, in ms (default `performance.now`). After a search of an
+   * area finds nothing, that area is not searched again for a while (100 ms, doubling per
+   * repeated miss up to `maxBackoffMs`): video and slideshows change everywhere every frame and
+   * never move, and searching them each frame would cost up to `budgetMs` per poll for nothing.
+   */
+  wallNow?: () => number;
+  /** Longest back-off after repeated misses in one area. Default 2000 ms. */
+  maxBackoffMs?: number;
 }
 
 /** Counters for logs and benchmarks. */
@@ -70,7 +79,18 @@ export interface MotionStats {
   budgetExhausted: number;
   /** Duration of the last call (ms, by the budget clock). */
   lastMs: number;
+  /** Clusters not searched because a recent search of the same area found nothing. */
+  skippedBackoff: number;
 }
+
+/** An area whose last search found no motion, and until when it is not searched again. */
+interface Miss {
+  rect: Rect;
+  until: number;
+  strikes: number;
+}
+/** Misses remembered at most (oldest dropped first). */
+const MAX_MISSES = 16;
 
 /** Length of the pixel runs used as anchors for 2-D search. */
 const ANCHOR_PX = 32;
@@ -113,7 +133,10 @@ interface Candidate {
 }
 
 export class MotionDetector {
-  readonly stats: MotionStats = { calls: 0, clustersSearched: 0, candidatesTried: 0, copiesFound: 0, budgetExhausted: 0, lastMs: 0 };
+  readonly stats: MotionStats = { calls: 0, clustersSearched: 0, candidatesTried: 0, copiesFound: 0, budgetExhausted: 0, lastMs: 0, skippedBackoff: 0 };
+  private readonly wallNow: () => number;
+  private readonly maxBackoffMs: number;
+  private misses: Miss[] = [];
   private readonly minArea: number;
   private readonly minCopyArea: number;
   private readonly maxShift: number;
@@ -140,6 +163,8 @@ export class MotionDetector {
     this.maxClusters = opts.maxClusters ?? 4;
     this.recentMax = opts.recentDeltas ?? 4;
     this.now = opts.now ?? processCpuMs;
+    this.wallNow = opts.wallNow ?? (() => performance.now());
+    this.maxBackoffMs = opts.maxBackoffMs ?? 2000;
   }
 
   /**
@@ -161,11 +186,22 @@ export class MotionDetector {
         .filter((r): r is Rect => r !== null && r.w * r.h >= this.minArea)
         .sort((a, b) => b.w * b.h - a.w * a.h)
         .slice(0, this.maxClusters);
+      const wall = this.wallNow();
       for (const cluster of clusters) {
         if (this.overBudget()) break;
+        const miss = this.missFor(cluster);
+        if (miss && wall < miss.until) {
+          this.stats.skippedBackoff++;
+          continue;
+        }
         this.stats.clustersSearched++;
         const copy = this.searchCluster(prev, cur, cluster, hints);
-        if (!copy) continue;
+        if (!copy) {
+          // A search cut short by the budget is no evidence that nothing moved.
+          if (!this.exhausted) this.recordMiss(cluster, miss, wall);
+          continue;
+        }
+        this.misses = this.misses.filter((m) => !overlaps(m.rect, cluster));
         // Sources must not read what another copy writes, whatever order a client applies them in.
         const src = { x: copy.dest.x - copy.dx, y: copy.dest.y - copy.dy, w: copy.dest.w, h: copy.dest.h };
         if (out.some((o) => overlaps(o.dest, src) || overlaps(copy.dest, { x: o.dest.x - o.dx, y: o.dest.y - o.dy, w: o.dest.w, h: o.dest.h }))) continue;
@@ -181,6 +217,28 @@ export class MotionDetector {
 
   private remember(c: Candidate): void {
     this.recent = [{ dx: c.dx, dy: c.dy }, ...this.recent.filter((r) => r.dx !== c.dx || r.dy !== c.dy)].slice(0, this.recentMax);
+  }
+
+  /** The remembered miss covering most of `r` (at least half of `r`), if any. */
+  private missFor(r: Rect): Miss | undefined {
+    const area = r.w * r.h;
+    return this.misses.find((m) => {
+      const i = intersectRect(m.rect, r);
+      return i !== null && i.w * i.h * 2 >= area;
+    });
+  }
+
+  private recordMiss(r: Rect, previous: Miss | undefined, wall: number): void {
+    const strikes = previous ? previous.strikes + 1 : 1;
+    const until = wall + Math.min(this.maxBackoffMs, 100 * 2 ** (strikes - 1));
+    if (previous) {
+      previous.rect = r;
+      previous.until = until;
+      previous.strikes = strikes;
+      return;
+    }
+    this.misses.push({ rect: r, until, strikes });
+    if (this.misses.length > MAX_MISSES) this.misses.shift();
   }
 
   /** Whether this call's time budget is spent (counted once per call). */
@@ -624,3 +682,4 @@ function clipRect(r: Rect, width: number, height: number): Rect | null {
 function overlaps(a: Rect, b: Rect): boolean {
   return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
 }
+

@@ -210,6 +210,35 @@ describe('vertical scrolling', () => {
   });
 });
 
+describe('back-off after misses', () => {
+  it('stops searching an area that keeps changing without motion, and searches it again later', () => {
+    const W = 320;
+    const H = 240;
+    const rand = rng(9);
+    let wall = 0;
+    const detector = new MotionDetector({ ...UNBOUNDED, wallNow: () => wall });
+    const area = { x: 0, y: 0, w: W, h: H };
+    let prev = createPixelBuffer(W, H);
+    fillNoise(prev, area, rand);
+    // "Video": new noise every frame, 33 ms apart.
+    for (let i = 0; i < 10; i++) {
+      const cur = createPixelBuffer(W, H);
+      fillNoise(cur, area, rand);
+      expect(detector.detect(prev, cur, [area])).toEqual([]);
+      prev = cur;
+      wall += 33;
+    }
+    expect(detector.stats.skippedBackoff).toBeGreaterThan(5);
+    expect(detector.stats.clustersSearched).toBeLessThan(5);
+    // Much later the same area scrolls: the back-off has expired and the scroll is found.
+    wall += 10_000;
+    const cur = clone(prev);
+    scrollRegion(cur, area, -20, (st) => fillNoise(cur, st, rand));
+    const copies = detector.detect(prev, cur, [area]);
+    expect(copies).toEqual([{ dest: { x: 0, y: 0, w: W, h: H - 20 }, dx: 0, dy: -20 }]);
+  });
+});
+
 describe('moved windows', () => {
   const W = 640;
   const H = 480;
@@ -309,7 +338,8 @@ describe('property: old frame + copies + changed == new frame', () => {
     const rand = rng(20240601);
     const W = 320;
     const H = 240;
-    const detector = new MotionDetector({ ...UNBOUNDED, minArea: 4096, minCopyArea: 1024 });
+    // Back-off off: every frame is searched, so the property covers as many copies as possible.
+    const detector = new MotionDetector({ ...UNBOUNDED, minArea: 4096, minCopyArea: 1024, maxBackoffMs: 0 });
     let prev = createPixelBuffer(W, H);
     fillNoise(prev, { x: 0, y: 0, w: W, h: H }, rand);
     let copies = 0;
