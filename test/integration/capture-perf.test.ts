@@ -40,7 +40,7 @@ describe('capture performance at 1920x1080', () => {
     await xvfb?.close();
   });
 
-  it('grab, diff and idle poll stay within loose bounds', async () => {
+  it('at 1080p, SHM and GetImage agree and the tile diff counts exactly (timings logged; npm run bench judges speed)', async () => {
     const shm = await X11FrameGrabber.create(conn);
     const core = await X11FrameGrabber.create(plain);
     const a = createPixelBuffer(1920, 1080);
@@ -85,12 +85,6 @@ describe('capture performance at 1920x1080', () => {
         idlePollWithDamageMs: idleMs,
       };
       console.log('capture perf 1920x1080 (median ms):', JSON.stringify(report, (_k, v) => (typeof v === 'number' ? Number(v.toFixed(3)) : v)));
-      expect(shmMs).toBeLessThan(50);
-      expect(coreMs).toBeLessThan(200);
-      expect(sameMs).toBeLessThan(20);
-      expect(diffMs).toBeLessThan(50);
-      expect(allMs).toBeLessThan(100);
-      expect(idleMs).toBeLessThan(shmMs + 5);
     } finally {
       await shm.close();
       await core.close();
