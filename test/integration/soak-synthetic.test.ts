@@ -16,8 +16,13 @@ const CYCLES = FULL ? 1000 : 200;
 const WARMUP_CYCLES = Math.round(CYCLES / 10);
 const CLIENTS = 20;
 const CONCURRENT_MS = FULL ? 5 * 60_000 : 20_000;
-/** Allowed growth after warm-up, after GC. Generous for RSS (allocator slack), tight for the JS heap. */
-const RSS_MARGIN = 48 * MiB;
+/**
+ * Allowed growth after warm-up, after GC. Tight for the JS heap (the leak signal). RSS includes
+ * the allocator's high-water mark, which a 20-s run has not settled yet (+29 MiB seen once with
+ * a flat heap), so the short run allows more; the 5-minute run keeps the tight bound (it grew
+ * 5.5 MiB).
+ */
+const RSS_MARGIN = (FULL ? 48 : 96) * MiB;
 const HEAP_MARGIN = 8 * MiB;
 
 let desktop: SyntheticDesktop;

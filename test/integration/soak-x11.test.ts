@@ -81,7 +81,8 @@ describe.skipIf(missing.length > 0)(`soak, real X11 desktop with a scrolling xte
     expect(conc.failures).toEqual([]);
     // The xterm scrolls 50 lines/s: every client sees a steady stream of changes.
     for (const u of conc.updates) expect(u).toBeGreaterThan((CONCURRENT_MS / 1000) * 2);
-    expect(end.rss - start!.rss).toBeLessThan(48 * MiB);
+    // RSS includes allocator slack a short run has not settled (see soak-synthetic); the heap is the leak signal.
+    expect(end.rss - start!.rss).toBeLessThan(96 * MiB);
     expect(end.heapUsed - start!.heapUsed).toBeLessThan(8 * MiB);
   }, (FULL ? 600 : 120) * 1000);
 });
