@@ -134,3 +134,41 @@ export function isPixelEncoding(encoding: number): boolean {
   return encoding === Enc.Raw || encoding === Enc.CopyRect || encoding === Enc.Zlib || encoding === Enc.Tight ||
     encoding === Enc.ZRLE || encoding === Enc.TightPNG || (encoding > 0 && encoding < 256);
 }
+
+/** Longest ServerCutText a benchmark client accepts while waiting for updates. */
+const MAX_CUT_TEXT = 16 * 1024 * 1024;
+
+/**
+ * After reading a server message type: skips the body of every message that is not a
+ * FramebufferUpdate (SetColourMapEntries, Bell, ServerCutText, ServerFence,
+ * EndOfContinuousUpdates) and returns true; returns false for a FramebufferUpdate (type 0),
+ * whose body the caller reads. Throws on an unknown type.
+ */
+export async function skipNonUpdateMessage(r: ByteReader, type: number, deadline: number): Promise<boolean> {
+  switch (type) {
+    case 0:
+      return false;
+    case 2: // Bell
+    case 150: // EndOfContinuousUpdates
+      return true;
+    case 1: {
+      const h = await r.read(5, deadline);
+      await r.skip(6 * h.readUInt16BE(3), deadline);
+      return true;
+    }
+    case 3: {
+      const len = (await r.read(7, deadline)).readUInt32BE(3);
+      if (len > MAX_CUT_TEXT) throw new VncError(ErrorCode.TooLarge, `ServerCutText of ${len} bytes`);
+      await r.skip(len, deadline);
+      return true;
+    }
+    case 248: {
+      // ServerFence: 3 padding, 4 flags, 1 length, payload.
+      const h = await r.read(8, deadline);
+      await r.skip(h[7]!, deadline);
+      return true;
+    }
+    default:
+      throw new VncError(ErrorCode.Protocol, `unexpected server message type ${type}`);
+  }
+}

@@ -5,10 +5,9 @@
  * `performance.now()` values taken when the corresponding bytes had been read.
  */
 import net from 'node:net';
-import { ErrorCode, VncError } from '../../core/errors.js';
 import type { ByteReader } from './byte-reader.js';
 import { connectRfb, type ServerPixelFormat } from './rfb-connect.js';
-import { isPixelEncoding, skipRectBody } from './rect-framing.js';
+import { isPixelEncoding, skipNonUpdateMessage, skipRectBody } from './rect-framing.js';
 
 export interface ProbeOptions {
   readonly host: string;
@@ -38,8 +37,6 @@ export interface UpdateInfo {
   readonly pixelArea: number;
 }
 
-/** Longest ServerCutText accepted while waiting for updates. */
-const MAX_CUT_TEXT = 16 * 1024 * 1024;
 
 export class RfbProbe {
   /** When `connect` began (before the TCP connect). */
@@ -121,26 +118,7 @@ export class RfbProbe {
     for (;;) {
       const type = await r.u8(deadline);
       const startedAt = performance.now();
-      if (type === 2) continue; // Bell
-      if (type === 1) {
-        const h = await r.read(5, deadline);
-        await r.skip(6 * h.readUInt16BE(3), deadline);
-        continue;
-      }
-      if (type === 3) {
-        const len = (await r.read(7, deadline)).readUInt32BE(3);
-        if (len > MAX_CUT_TEXT) throw new VncError(ErrorCode.TooLarge, `ServerCutText of ${len} bytes`);
-        await r.skip(len, deadline);
-        continue;
-      }
-      if (type === 248) {
-        // ServerFence: 3 padding, 4 flags, 1 length, payload.
-        const h = await r.read(8, deadline);
-        await r.skip(h[7]!, deadline);
-        continue;
-      }
-      if (type === 150) continue; // EndOfContinuousUpdates
-      if (type !== 0) throw new VncError(ErrorCode.Protocol, `unexpected server message type ${type}`);
+      if (await skipNonUpdateMessage(r, type, deadline)) continue;
       const count = (await r.read(3, deadline)).readUInt16BE(1);
       const rects: RectInfo[] = [];
       let pixelArea = 0;

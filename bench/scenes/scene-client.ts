@@ -6,14 +6,12 @@
  * never decoded. Every read has a deadline; every size from the wire is bounded by the framing.
  */
 import net from 'node:net';
-import { ErrorCode, VncError } from '../../core/errors.js';
 import type { ByteReader } from '../lib/byte-reader.js';
 import { connectRfb } from '../lib/rfb-connect.js';
-import { isPixelEncoding, skipRectBody, type FramingFormat } from '../lib/rect-framing.js';
+import { isPixelEncoding, skipNonUpdateMessage, skipRectBody, type FramingFormat } from '../lib/rect-framing.js';
 import { skipHextile } from './hextile-framing.js';
 
 const HEXTILE = 5;
-const MAX_CUT_TEXT = 16 * 1024 * 1024;
 
 export interface ClientRect {
   readonly x: number;
@@ -113,24 +111,7 @@ export class SceneClient {
     for (;;) {
       const type = await r.u8(deadline);
       const startedAt = performance.now();
-      if (type === 2 || type === 150) continue; // Bell, EndOfContinuousUpdates
-      if (type === 1) {
-        const h = await r.read(5, deadline);
-        await r.skip(6 * h.readUInt16BE(3), deadline);
-        continue;
-      }
-      if (type === 3) {
-        const len = (await r.read(7, deadline)).readUInt32BE(3);
-        if (len > MAX_CUT_TEXT) throw new VncError(ErrorCode.TooLarge, `ServerCutText of ${len} bytes`);
-        await r.skip(len, deadline);
-        continue;
-      }
-      if (type === 248) {
-        const h = await r.read(8, deadline);
-        await r.skip(h[7]!, deadline);
-        continue;
-      }
-      if (type !== 0) throw new VncError(ErrorCode.Protocol, `unexpected server message type ${type}`);
+      if (await skipNonUpdateMessage(r, type, deadline)) continue;
       const count = (await r.read(3, deadline)).readUInt16BE(1);
       const rects: ClientRect[] = [];
       let pixelArea = 0;

@@ -5,7 +5,7 @@
  * Every wait is bounded.
  */
 import net from 'node:net';
-import zlib from 'node:zlib';
+import { ClientInflate } from './rfb-decoders.js';
 import { vncAuthResponse as serverVncAuthResponse } from '../../server/auth/vnc-auth.js';
 
 export interface ClientPixelFormat {
@@ -74,7 +74,7 @@ export class RfbClient {
   serverFormat!: ClientPixelFormat;
   /** BGRX framebuffer, updated by `readUpdate`. */
   fb = Buffer.alloc(0);
-  private inflate: zlib.Inflate | null = null;
+  private inflate: ClientInflate | null = null;
   bells = 0;
   cutTexts: string[] = [];
   timings: { connected: number; serverInit: number } = { connected: 0, serverInit: 0 };
@@ -238,24 +238,12 @@ export class RfbClient {
     this.fb = Buffer.alloc(w * h * 4);
   }
 
-  private inflateRect(data: Buffer, expected: number): Promise<Buffer> {
+  private async inflateRect(data: Buffer, expected: number): Promise<Buffer> {
     // One persistent inflate stream per connection, as the Zlib encoding requires.
-    if (!this.inflate) this.inflate = zlib.createInflate();
-    const inf = this.inflate;
-    return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      const onData = (c: Buffer) => chunks.push(c);
-      inf.on('data', onData);
-      inf.once('error', reject);
-      inf.write(data);
-      inf.flush(zlib.constants.Z_SYNC_FLUSH, () => {
-        inf.off('data', onData);
-        inf.off('error', reject);
-        const out = Buffer.concat(chunks);
-        if (out.length !== expected) reject(new Error(`zlib rect inflated to ${out.length}, expected ${expected}`));
-        else resolve(out);
-      });
-    });
+    this.inflate ??= new ClientInflate();
+    const out = await this.inflate.inflate(data);
+    if (out.length !== expected) throw new Error(`zlib rect inflated to ${out.length}, expected ${expected}`);
+    return out;
   }
 
   /** Stores client-format pixels (must be the 32-bpp native format) into the BGRX framebuffer. */

@@ -44,7 +44,8 @@ export class BufferSource implements ByteSource {
 }
 
 /** One client-side inflate stream: each call inflates one rectangle's bytes up to its sync flush. */
-class ClientInflate {
+/** One persistent inflate stream, as the client side of Zlib/ZRLE/Tight needs. */
+export class ClientInflate {
   private inf = zlib.createInflate();
   reset(): void {
     this.inf.close();
