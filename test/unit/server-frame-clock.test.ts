@@ -59,3 +59,87 @@ describe('FrameClock input look', () => {
     c.stop();
   });
 });
+
+describe('FrameClock driven by change hints (DAMAGE)', () => {
+  beforeEach(() => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] }));
+  afterEach(() => vi.useRealTimers());
+
+  function eventClock(wanted = () => true): { clock: FrameClock; ticks: number[] } {
+    const ticks: number[] = [];
+    const c = new FrameClock({
+      framerate: 30,
+      inputDelayMs: 8,
+      tick: async () => {
+        ticks.push(performance.now());
+      },
+      wanted,
+      onError: (e) => {
+        throw e;
+      },
+    });
+    c.setEventDriven(true);
+    return { clock: c, ticks };
+  }
+
+  it('polls once a burst of hints has been quiet, not in the middle of it', async () => {
+    const { clock: c, ticks } = eventClock();
+    c.requestNow();
+    await vi.advanceTimersByTimeAsync(100); // first tick at 0; idle afterwards (no 30 fps beat)
+    expect(ticks).toEqual([0]);
+    // A burst: events at 100, 105, 110 (5 ms apart, less than the quiet time).
+    c.hint();
+    await vi.advanceTimersByTimeAsync(5);
+    c.hint();
+    await vi.advanceTimersByTimeAsync(5);
+    c.hint();
+    await vi.advanceTimersByTimeAsync(11);
+    expect(ticks).toHaveLength(1); // still inside the quiet time after the last event
+    await vi.advanceTimersByTimeAsync(2);
+    expect(ticks).toHaveLength(2);
+    expect(ticks[1]).toBeGreaterThanOrEqual(122);
+    c.stop();
+  });
+
+  it('right after input, polls 2 ms after the echo is drawn', async () => {
+    const { clock: c, ticks } = eventClock();
+    c.requestNow();
+    await vi.advanceTimersByTimeAsync(100);
+    c.requestSoon(); // input: in event-driven mode no blind look, but short quiet times
+    await vi.advanceTimersByTimeAsync(3);
+    c.hint(); // the echo is drawn at 103
+    await vi.advanceTimersByTimeAsync(3);
+    expect(ticks).toHaveLength(2);
+    expect(ticks[1]).toBeCloseTo(105, 0);
+    c.stop();
+  });
+
+  it('never polls faster than the frame rate under continuous hints, and idles at 250 ms', async () => {
+    const { clock: c, ticks } = eventClock();
+    c.requestNow();
+    await vi.advanceTimersByTimeAsync(0);
+    for (let t = 0; t < 200; t += 2) {
+      c.hint();
+      await vi.advanceTimersByTimeAsync(2);
+    }
+    for (let i = 1; i < ticks.length; i++) expect(ticks[i]! - ticks[i - 1]!).toBeGreaterThanOrEqual(33);
+    expect(ticks.length).toBeGreaterThan(3); // the burst never ends, but polls still happen (max defer)
+    const before = ticks.length;
+    await vi.advanceTimersByTimeAsync(1000); // no hints: safety polls only
+    expect(ticks.length - before).toBeGreaterThanOrEqual(3);
+    expect(ticks.length - before).toBeLessThanOrEqual(5);
+    c.stop();
+  });
+
+  it('remembers a hint that came while nobody waited', async () => {
+    let waiting = false;
+    const { clock: c, ticks } = eventClock(() => waiting);
+    c.hint(); // nobody waits: no poll
+    await vi.advanceTimersByTimeAsync(500);
+    expect(ticks).toHaveLength(0);
+    waiting = true;
+    c.start(); // a client starts waiting: the pending change is looked at within one interval
+    await vi.advanceTimersByTimeAsync(40);
+    expect(ticks).toHaveLength(1);
+    c.stop();
+  });
+});
