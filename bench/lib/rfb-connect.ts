@@ -104,3 +104,31 @@ async function handshake(socket: net.Socket, r: ByteReader, deadline: number): P
   const name = (await r.read(nameLen, deadline)).toString('utf8');
   return { width: init.readUInt16BE(0), height: init.readUInt16BE(2), format, name };
 }
+
+// Client messages the benchmark clients send (RFB 3.8 §7.5).
+
+export function setEncodingsMessage(encodings: readonly number[]): Buffer {
+  const b = Buffer.alloc(4 + 4 * encodings.length);
+  b[0] = 2;
+  b.writeUInt16BE(encodings.length, 2);
+  encodings.forEach((e, i) => b.writeInt32BE(e, 4 + 4 * i));
+  return b;
+}
+
+/** A FramebufferUpdateRequest for the area (0, 0, width, height). */
+export function updateRequestMessage(incremental: boolean, width: number, height: number): Buffer {
+  const b = Buffer.alloc(10);
+  b[0] = 3;
+  b[1] = incremental ? 1 : 0;
+  b.writeUInt16BE(width, 6);
+  b.writeUInt16BE(height, 8);
+  return b;
+}
+
+export function keyEventMessage(keysym: number, down: boolean): Buffer {
+  const b = Buffer.alloc(8);
+  b[0] = 4;
+  b[1] = down ? 1 : 0;
+  b.writeUInt32BE(keysym >>> 0, 4);
+  return b;
+}

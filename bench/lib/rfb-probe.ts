@@ -6,7 +6,7 @@
  */
 import net from 'node:net';
 import type { ByteReader } from './byte-reader.js';
-import { connectRfb, type ServerPixelFormat } from './rfb-connect.js';
+import { connectRfb, keyEventMessage, setEncodingsMessage, updateRequestMessage, type ServerPixelFormat } from './rfb-connect.js';
 import { isPixelEncoding, skipNonUpdateMessage, skipRectBody } from './rect-framing.js';
 
 export interface ProbeOptions {
@@ -74,28 +74,15 @@ export class RfbProbe {
   }
 
   setEncodings(encodings: readonly number[]): void {
-    const b = Buffer.alloc(4 + 4 * encodings.length);
-    b[0] = 2;
-    b.writeUInt16BE(encodings.length, 2);
-    encodings.forEach((e, i) => b.writeInt32BE(e, 4 + 4 * i));
-    this.socket.write(b);
+    this.socket.write(setEncodingsMessage(encodings));
   }
 
   requestUpdate(incremental: boolean): void {
-    const b = Buffer.alloc(10);
-    b[0] = 3;
-    b[1] = incremental ? 1 : 0;
-    b.writeUInt16BE(this.width, 6);
-    b.writeUInt16BE(this.height, 8);
-    this.socket.write(b);
+    this.socket.write(updateRequestMessage(incremental, this.width, this.height));
   }
 
   key(keysym: number, down: boolean): void {
-    const b = Buffer.alloc(8);
-    b[0] = 4;
-    b[1] = down ? 1 : 0;
-    b.writeUInt32BE(keysym >>> 0, 4);
-    this.socket.write(b);
+    this.socket.write(keyEventMessage(keysym, down));
   }
 
   pointer(x: number, y: number, buttonMask: number): void {

@@ -7,7 +7,7 @@
  */
 import net from 'node:net';
 import type { ByteReader } from '../lib/byte-reader.js';
-import { connectRfb } from '../lib/rfb-connect.js';
+import { connectRfb, keyEventMessage, setEncodingsMessage, updateRequestMessage } from '../lib/rfb-connect.js';
 import { isPixelEncoding, skipNonUpdateMessage, skipRectBody, type FramingFormat } from '../lib/rect-framing.js';
 import { skipHextile } from './hextile-framing.js';
 
@@ -68,31 +68,16 @@ export class SceneClient {
   }
 
   setEncodings(encodings: readonly number[]): void {
-    const b = Buffer.alloc(4 + 4 * encodings.length);
-    b[0] = 2;
-    b.writeUInt16BE(encodings.length, 2);
-    encodings.forEach((e, i) => b.writeInt32BE(e, 4 + 4 * i));
-    this.socket.write(b);
+    this.socket.write(setEncodingsMessage(encodings));
   }
 
   requestUpdate(incremental: boolean): void {
-    const b = Buffer.alloc(10);
-    b[0] = 3;
-    b[1] = incremental ? 1 : 0;
-    b.writeUInt16BE(this.width, 6);
-    b.writeUInt16BE(this.height, 8);
-    this.socket.write(b);
+    this.socket.write(updateRequestMessage(incremental, this.width, this.height));
   }
 
   /** A key press and release. */
   tap(keysym: number): void {
-    const b = Buffer.alloc(16);
-    b[0] = 4;
-    b[1] = 1;
-    b.writeUInt32BE(keysym >>> 0, 4);
-    b[8] = 4;
-    b.writeUInt32BE(keysym >>> 0, 12);
-    this.socket.write(b);
+    this.socket.write(Buffer.concat([keyEventMessage(keysym, true), keyEventMessage(keysym, false)]));
   }
 
   /** Resolves true once a message starts arriving, false when `timeoutMs` passes first. */
