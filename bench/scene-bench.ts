@@ -12,6 +12,7 @@
  * Exit codes: 0 done (missed targets are in the table), 1 the run failed or a vnc-runner cell
  * failed, 2 bad usage.
  */
+import { appendFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, VncError } from '../core/errors.js';
@@ -26,6 +27,7 @@ import { renderSceneChart } from './scenes/chart.js';
 import { clockTicksPerSecond } from './scenes/cpu.js';
 import { encodingConfig } from './scenes/encodings.js';
 import { measureCell } from './scenes/measure-cell.js';
+import type { SceneUpdate } from './scenes/scene-client.js';
 import { ScenePlayer } from './scenes/player.js';
 import { renderSceneTable } from './scenes/report.js';
 import { MB, SCENE_RESULTS_SCHEMA, toCell, withTargets, type CellResult, type SceneBenchResults, type SceneInfo, type ServerRecord } from './scenes/results.js';
@@ -43,6 +45,14 @@ interface RunState {
   readonly servers: Map<ServerId, ServerRecord>;
   readonly scenes: SceneInfo[];
   oursFailed: number;
+}
+
+/** `--trace`: one JSON line per update (synchronous appends keep lines whole and ordered). */
+function traceWriter(path: string, scene: string, server: string, encoding: string): (u: SceneUpdate, atMs: number) => void {
+  return (u, atMs) => {
+    const rects = u.rects.map((r) => [r.x, r.y, r.w, r.h, r.encoding, r.bytes]);
+    appendFileSync(path, JSON.stringify({ scene, server, encoding, t: Math.round(atMs), bytes: u.bytes, rects }) + '\n');
+  };
 }
 
 /** Measures every planned cell of one scene. */
@@ -84,6 +94,7 @@ async function runScene(
               durationMs: cell.seconds * 1000,
               ticksPerSecond: ticks,
               ...(typing ? { typing, focus: focus! } : {}),
+              ...(args.tracePath ? { onUpdate: traceWriter(args.tracePath, name, serverId, cell.encoding) } : {}),
             });
             const r = toCell(name, serverId, cell.encoding, encoding.lossy, m);
             state.cells.push(r);

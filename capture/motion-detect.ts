@@ -7,16 +7,20 @@
  * Per large dirty cluster (small changes are never searched):
  * 1. trim the cluster to the columns and rows that really changed (tile-aligned clusters
  *    would drag static neighbours such as wallpaper into every row fingerprint);
- * 2. gather candidate deltas, cheapest first: the deltas of the last few detections (a drag or
- *    scroll repeats its step), caller hints, vertical shifts voted by row hashes (rows of the
+ * 2. gather candidate deltas, cheapest first: the deltas of the last few detections and their
+ *    neighbours (a drag or scroll repeats or slightly changes its step) and caller hints, each
+ *    pre-scored on a sample of the changed pixels so that only likely ones are searched in
+ *    full; then vertical shifts voted by row hashes (rows of the
  *    new frame looked up among rows of the old one), and, only if none of those explains
  *    nearly the whole area, 2-D shifts found by looking for a few distinctive pixel runs of
  *    the new frame in the old one (one rolling-hash pass for all of them);
  * 3. for each candidate, the largest rectangle whose rows match exactly under that shift; the
  *    first that covers ≥ 90 % of the changed area wins, otherwise the one that explains the
  *    most changed pixels (a shift also "matches" where both frames are flat);
- * 4. **verify** the winner byte for byte (`verifyCopy`, memcmp per row). Nothing unverified is
- *    ever returned, so a hash collision or a heuristic mistake costs time, never a wrong pixel.
+ * 4. **verify** the winner byte for byte (`verifyCopy`, memcmp per row), so a hash collision or
+ *    a heuristic mistake costs time, never a wrong pixel;
+ * 5. extend it by edge rows that the shift explains but for a few pixels (the cursor cell of a
+ *    scrolled terminal line), which the caller re-compares and sends as pixels.
  *
  * CPU is bounded by a per-call time budget, the minimum cluster area and the cap on clusters.
  * The detector keeps scratch arrays between calls (reused, grown on demand) and the recent
@@ -122,6 +126,12 @@ const GOOD_COVERAGE = 0.9;
  * window moved by (dx, dy) covers only w·h / ((w+|dx|)·(h+|dy|)) of the changed area.
  */
 const GOOD_COVERAGE_REPEATED = 0.6;
+/** Deltas within this many pixels of the last one (and of its extrapolation) are scored. */
+const NEIGHBOURHOOD = 2;
+/** A likely delta must explain at least this fraction of the sampled changed pixels. */
+const LIKELY_MIN_SCORE = 0.3;
+/** Likely deltas given the full rectangle search, at most. */
+const LIKELY_TRIED = 2;
 /** Hash about this many sampled pixels per row: enough to tell rows apart, verification does the rest. */
 const HASH_SAMPLES_PER_ROW = 256;
 /** Rows of the new frame that vote, at most (evenly spaced); the old frame's rows are all hashed. */
@@ -168,10 +178,13 @@ export class MotionDetector {
   }
 
   /**
-   * Finds verified copies from `prev` to `cur` inside the areas `dirty` (the changed rectangles
-   * of this poll). Every returned copy satisfies `verifyCopy(prev, cur, copy)`, lies inside the
-   * frame, and no copy's source overlaps another copy's destination, so they may be applied in
-   * any order. Returns `[]` when nothing moved or the areas are too small.
+   * Finds copies from `prev` to `cur` inside the areas `dirty` (the changed rectangles of this
+   * poll). Every returned copy lies inside the frame and no copy's source overlaps another
+   * copy's destination, so they may be applied in any order. A copy's destination is verified
+   * byte for byte except for up to 48 rows at its top and bottom edges, where it may differ from
+   * `cur` in a few pixels per row (a terminal's cursor cell; see `extendNearRows`): the caller
+   * must re-compare the destination after applying the copy, as `diffWithMotion` does.
+   * Returns `[]` when nothing moved or the areas are too small.
    */
   detect(prev: PixelBuffer, cur: PixelBuffer, dirty: readonly Rect[], hints: readonly MotionHint[] = []): FrameCopy[] {
     if (prev.width !== cur.width || prev.height !== cur.height) throw new RangeError('MotionDetector: frames differ in size');
@@ -274,8 +287,7 @@ export class MotionDetector {
       return null;
     };
     const good =
-      tryAll(this.recent, GOOD_COVERAGE_REPEATED) ??
-      tryAll(hints, GOOD_COVERAGE_REPEATED) ??
+      tryAll(this.likelyCandidates(prev, cur, area, hints), GOOD_COVERAGE_REPEATED) ??
       tryAll(this.verticalCandidates(prev, cur, area)) ??
       (this.overBudget() ? null : tryAll(this.anchorCandidates(prev, cur, area)));
     if (good) return good;
@@ -292,6 +304,38 @@ export class MotionDetector {
       }
     }
     return best;
+  }
+
+  /**
+   * The deltas a continuing motion most likely has, best first: the recent ones, the hints,
+   * and around the last one (a drag along a curve changes its step by a pixel or two per
+   * frame, so an exact repeat is rare). Each is scored on a sample of the changed pixels
+   * (`explainedFraction`, ~5k pixel reads) and only the few that explain a good part of them
+   * get the full, ~100× dearer rectangle search.
+   */
+  private likelyCandidates(prev: PixelBuffer, cur: PixelBuffer, area: Rect, hints: readonly MotionHint[]): Candidate[] {
+    const cands: Candidate[] = [...this.recent, ...hints];
+    const last = this.recent[0];
+    if (last) {
+      const next = this.recent[1] ? { dx: 2 * last.dx - this.recent[1].dx, dy: 2 * last.dy - this.recent[1].dy } : last;
+      for (const c of next === last ? [last] : [last, next])
+        for (let j = -NEIGHBOURHOOD; j <= NEIGHBOURHOOD; j++)
+          for (let i = -NEIGHBOURHOOD; i <= NEIGHBOURHOOD; i++) cands.push({ dx: c.dx + i, dy: c.dy + j });
+    }
+    const seen = new Set<number>();
+    const scored: { c: Candidate; score: number }[] = [];
+    for (const c of cands) {
+      if (c.dx === 0 && c.dy === 0) continue;
+      const key = (c.dx + 0x8000) * 0x10000 + (c.dy + 0x8000);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const score = explainedFraction(prev, cur, area, c.dx, c.dy);
+      if (score >= LIKELY_MIN_SCORE) scored.push({ c, score });
+    }
+    return scored
+      .sort((a, b) => b.score - a.score)
+      .slice(0, LIKELY_TRIED)
+      .map((s) => s.c);
   }
 
   /** Vertical shifts voted by rows of `cur` whose (sampled) hash reappears among rows of `prev`. */
@@ -460,9 +504,10 @@ export class MotionDetector {
       if (cur.data.compare(prev.data, p, p + rb, o, o + rb) !== 0) changedRows++;
     }
     if (changedRows * 4 < rect.h) return null;
-    const copy: FrameCopy = { dest: growCopy(prev, cur, rect, dx, dy), dx, dy };
+    const exact: FrameCopy = { dest: growCopy(prev, cur, rect, dx, dy), dx, dy };
     // The rows were compared above already; this independent memcmp pass is the contract.
-    return verifyCopy(prev, cur, copy) ? copy : null;
+    if (!verifyCopy(prev, cur, exact)) return null;
+    return { dest: extendNearRows(prev, cur, exact.dest, dx, dy), dx, dy };
   }
 
   private ensureHashScratch(n: number): void {
@@ -579,6 +624,95 @@ function growCopy(prev: PixelBuffer, cur: PixelBuffer, r: Rect, dx: number, dy: 
   while (x + w < W && x + w - dx >= 0 && x + w - dx < W && colMatches(x + w)) w++;
   if (w !== w0) growRows();
   return { x, y, w, h };
+}
+
+/** Rows searched beyond an exact copy for rows the shift explains nearly (each direction). */
+const NEAR_ROWS_MAX = 48;
+/** A nearly matching row differs under the shift in at most 1/this of its pixels. */
+const NEAR_ROW_FRACTION = 8;
+
+/**
+ * Extends an exact copy by rows that match under the shift except for a few pixels, where that
+ * leaves fewer pixels to send than the old frame in place does. The typical case is a terminal:
+ * the line that held the cursor scrolls up without it, so its rows differ from their source in
+ * one character cell; an exact copy stops above that line and its whole text would be re-sent.
+ * The caller re-compares the copy's destination after applying it (`diffWithMotion`), so the
+ * few differing pixels are sent as ordinary pixels: still never a wrong pixel.
+ *
+ * Per direction, rows are taken while each differs under the shift in at most 1/8 of its
+ * pixels, and the extension ends where the pixels saved (in-place differences minus shifted
+ * ones, summed from the copy's edge) peak; no gain, no extension.
+ */
+function extendNearRows(prev: PixelBuffer, cur: PixelBuffer, r: Rect, dx: number, dy: number): Rect {
+  const H = cur.height;
+  const cp = cur.pixels;
+  const pp = prev.pixels;
+  const x1 = r.x;
+  const x2 = r.x + r.w;
+  const limit = Math.floor(r.w / NEAR_ROW_FRACTION);
+  const differing = (y: number, sy: number, sx: number): number => {
+    const c = y * cur.stride;
+    const p = sy * prev.stride - sx;
+    let n = 0;
+    for (let x = x1; x < x2; x++) if (cp[c + x] !== pp[p + x]) n++;
+    return n;
+  };
+  /** Rows (0 or more) worth adding beyond `from`, stepping by `step`. */
+  const extent = (from: number, step: 1 | -1): number => {
+    let gain = 0;
+    let best = 0;
+    let bestRows = 0;
+    for (let k = 1; k <= NEAR_ROWS_MAX; k++) {
+      const y = from + step * k;
+      if (y < 0 || y >= H || y - dy < 0 || y - dy >= H) break;
+      const shifted = differing(y, y - dy, dx);
+      if (shifted > limit) break;
+      gain += differing(y, y, 0) - shifted;
+      if (gain > best) {
+        best = gain;
+        bestRows = k;
+      }
+    }
+    return bestRows;
+  };
+  const up = extent(r.y, -1);
+  const down = extent(r.y + r.h - 1, 1);
+  return { x: r.x, y: r.y - up, w: r.w, h: r.h + up + down };
+}
+
+/** Rows of the changed area sampled by `explainedFraction`, at most. */
+const SCORE_ROWS = 24;
+/** Pixel step along a sampled row. */
+const SCORE_STEP = 3;
+
+/**
+ * Of a sample of the pixels of `area` that differ between `prev` and `cur` in place, the
+ * fraction that the shift explains (`cur` equals `prev` shifted by (dx, dy) there): 0 to 1,
+ * 0 when nothing in the sample changed. A cheap filter, never a verdict.
+ */
+function explainedFraction(prev: PixelBuffer, cur: PixelBuffer, area: Rect, dx: number, dy: number): number {
+  const xs = Math.max(area.x, dx);
+  const xe = Math.min(area.x + area.w, prev.width + dx);
+  const ys = Math.max(area.y, dy);
+  const ye = Math.min(area.y + area.h, prev.height + dy);
+  const cp = cur.pixels;
+  const pp = prev.pixels;
+  const rowStep = Math.max(1, Math.floor(area.h / SCORE_ROWS));
+  let changed = 0;
+  let explained = 0;
+  for (let y = area.y + (rowStep >> 1); y < area.y + area.h; y += rowStep) {
+    const cb = y * cur.stride;
+    const pb = y * prev.stride;
+    const inRows = y >= ys && y < ye;
+    const sb = (y - dy) * prev.stride - dx;
+    for (let x = area.x; x < area.x + area.w; x += SCORE_STEP) {
+      const c = cp[cb + x];
+      if (c === pp[pb + x]) continue;
+      changed++;
+      if (inRows && x >= xs && x < xe && c === pp[sb + x]) explained++;
+    }
+  }
+  return changed ? explained / changed : 0;
 }
 
 /** Pixels of `r` that differ between `prev` and `cur` in place (memcmp skips equal rows). */

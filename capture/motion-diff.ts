@@ -3,8 +3,9 @@
  * rectangles moved (CopyRect) + these changed (pixels)", the way TigerVNC's
  * `ComparingUpdateTracker` carries copies into its baseline.
  *
- * Given the tile diff of `prev` → `cur`, verified copies are applied to `prev` itself, then the
- * dirty tiles are compared again. What still differs is exactly what the copies do not explain
+ * Given the tile diff of `prev` → `cur`, the detector's copies are applied to `prev` itself, then
+ * the dirty tiles and the copies' tiles are compared again. What still differs is exactly what
+ * the copies do not explain
  * (the strip a scroll exposes, the area a moved window uncovered), so the result satisfies:
  * `prev` + copies (in any order) + `cur` pixels of `changed` == `cur`, pixel for pixel, inside
  * the compared tiles. When there are copies, the changed rectangles are trimmed to the exact
@@ -15,7 +16,7 @@ import type { PixelBuffer } from '../core/pixel-buffer.js';
 import { applyCopy, type FrameCopy } from './frame-copy.js';
 import { changedBounds, type MotionDetector, type MotionHint } from './motion-detect.js';
 import { coalesceTiles, type CoalesceOptions } from './tile-coalesce.js';
-import { diffTiles, type TileMap } from './tile-diff.js';
+import { diffTiles, markRects, type TileMap } from './tile-diff.js';
 
 /** What a poll reports: copies first, then the changed rectangles of the frame after them. */
 export interface MotionDiffResult {
@@ -46,9 +47,11 @@ export function diffWithMotion(input: MotionDiffInput): MotionDiffResult {
   if (copies.length === 0) return { copies, changed: [...rects] };
   // Copies never read another copy's destination, so the order does not matter here.
   for (const c of copies) applyCopy(prev, c);
-  // Only tiles dirty before can differ now: elsewhere prev == cur held already, and inside the
-  // copies prev == cur holds by verification.
+  // Only tiles dirty before or under a copy can differ now: elsewhere prev == cur held already.
+  // A copy's destination may hold a few pixels the shift does not explain (a terminal's
+  // cursor cell on the line that scrolled up; see MotionDetector.detect): they show up here.
   scratch.bits.set(dirty.bits);
+  markRects(scratch, copies.map((c) => c.dest));
   const n = diffTiles(prev, cur, dirty, scratch);
   if (n === 0) return { copies, changed: [] };
   // Trim each rectangle to the pixels that really differ: around a copy, 16-px tiles would

@@ -24,6 +24,8 @@ x0vncserver and x11vnc side by side when they are installed.
   --seed N              scene seed (default 1)
   --json FILE           results (default bench/results/scenes-latest.json)
   --svg FILE            chart (default: the JSON path with .svg)
+  --trace FILE          append every update's rectangles to FILE as JSON lines (for finding
+                        where the bytes go: scene, server, encoding, t ms, x, y, w, h, enc, bytes)
   --quiet               no progress lines on stderr
   -h, --help            this text
 `;
@@ -42,6 +44,8 @@ export interface SceneBenchArgs {
   readonly seed: number;
   readonly jsonPath: string | null;
   readonly svgPath: string | null;
+  /** JSON-lines file receiving every measured update's rectangles, or null. */
+  readonly tracePath: string | null;
 }
 
 /** Encodings whose cells carry the comparisons and targets: measured for the full duration. */
@@ -74,6 +78,7 @@ export function parseSceneBenchArgs(argv: readonly string[]): SceneBenchArgs {
   let seed = 1;
   let jsonPath: string | null = null;
   let svgPath: string | null = null;
+  let tracePath: string | null = null;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): string => {
@@ -101,6 +106,7 @@ export function parseSceneBenchArgs(argv: readonly string[]): SceneBenchArgs {
       case '--seed': seed = integer(value(), a, 0, 0xffffffff); break;
       case '--json': jsonPath = value(); break;
       case '--svg': svgPath = value(); break;
+      case '--trace': tracePath = value(); break;
       default: throw new RangeError(`unknown option "${a}"`);
     }
   }
@@ -118,6 +124,7 @@ export function parseSceneBenchArgs(argv: readonly string[]): SceneBenchArgs {
     seed,
     jsonPath,
     svgPath,
+    tracePath,
   };
 }
 

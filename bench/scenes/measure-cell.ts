@@ -28,6 +28,8 @@ export interface CellOptions {
   readonly typing?: TypingPlan;
   /** Gives the typing terminal the focus (before the keys). */
   readonly focus?: () => Promise<void>;
+  /** Called with every update counted in the interval (ms since play), for `--trace`. */
+  readonly onUpdate?: (u: SceneUpdate, atMs: number) => void;
 }
 
 export interface CellMeasurement {
@@ -149,6 +151,7 @@ export async function measureCell(opts: CellOptions): Promise<CellMeasurement> {
       client.requestUpdate(true);
       if (u.completedAt > end) break; // finished after the interval: not counted
       onUpdate(u);
+      opts.onUpdate?.(u, u.completedAt - t0);
     }
     const elapsedMs = performance.now() - t0;
     const cpuMs = (await processCpuMs(server.pid, opts.ticksPerSecond)) - cpu0;
