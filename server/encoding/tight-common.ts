@@ -14,6 +14,7 @@ export const TIGHT_PNG = 0xa0;
 /** Basic compression with a filter-id byte (bit 6), stream id in bits 4–5. */
 export const TIGHT_EXPLICIT_FILTER = 0x40;
 export const TIGHT_FILTER_PALETTE = 1;
+export const TIGHT_FILTER_GRADIENT = 2;
 /** Payloads under this many bytes are sent uncompressed (rfbproto; clients rely on it). */
 export const TIGHT_MIN_TO_COMPRESS = 12;
 /** Tight's maximum rectangle width. */

@@ -3,8 +3,9 @@
  * - 1 colour → FillCompression (control byte + one TPIXEL);
  * - 2 colours → palette filter, 1 bit per pixel, zlib stream 1;
  * - up to `maxPaletteColours` → palette filter, 1 byte per pixel, zlib stream 2;
- * - otherwise → JPEG (sharp) when the client sent a quality level and is 16/32 bpp, else the copy
- *   filter (TPIXELs) on zlib stream 0.
+ * - otherwise → JPEG (sharp) when the client sent a quality level and is 16/32 bpp, else zlib
+ *   stream 0 with the gradient filter when TPIXELs are 3 bytes (depth 24; `tight-gradient.ts`),
+ *   the copy filter (plain TPIXELs) for other formats.
  * Filtered data under 12 bytes goes uncompressed; otherwise it is compressed on its persistent
  * stream and prefixed with a compact length. Streams are never reset (the client keeps them).
  */
@@ -13,11 +14,12 @@ import { rectHeader } from './encoder.js';
 import { Encoding } from './encodings.js';
 import { packerCache, type PixelPacker } from './pixel-pack.js';
 import { Palette, analyseColours } from './palette.js';
+import { GRADIENT_TPIXEL_BYTES, gradientFilter } from './tight-gradient.js';
 import { splitRect, MAX_PIECE_AREA } from './split.js';
 import { ZlibStream } from './zlib-stream.js';
 import { CompletionOrder } from './ordered.js';
 import {
-  TIGHT_EXPLICIT_FILTER, TIGHT_FILL, TIGHT_FILTER_PALETTE, TIGHT_JPEG, TIGHT_MAX_WIDTH, TIGHT_MIN_TO_COMPRESS,
+  TIGHT_EXPLICIT_FILTER, TIGHT_FILL, TIGHT_FILTER_GRADIENT, TIGHT_FILTER_PALETTE, TIGHT_JPEG, TIGHT_MAX_WIDTH, TIGHT_MIN_TO_COMPRESS,
   compactLength, encodeJpeg, jpegAllowed, maxPaletteColours, toRgb,
 } from './tight-common.js';
 import type { PixelBuffer } from '../../core/pixel-buffer.js';
@@ -82,6 +84,11 @@ export function createTightEncoder(): Encoder {
     }
     const data = Buffer.allocUnsafe(area * tp);
     packer.packRect(fb, p, data, 0);
+    if (tp === GRADIENT_TPIXEL_BYTES) {
+      // Full colour is photos, video and smooth UI: the gradient residuals compress far better.
+      const head = Buffer.from([TIGHT_EXPLICIT_FILTER | (STREAM_FULL << 4), TIGHT_FILTER_GRADIENT]);
+      return wrap(hdr, basic(head, gradientFilter(data, p.w, p.h), STREAM_FULL, levels[STREAM_FULL]!));
+    }
     return wrap(hdr, basic(Buffer.from([STREAM_FULL << 4]), data, STREAM_FULL, levels[STREAM_FULL]!));
   }
 

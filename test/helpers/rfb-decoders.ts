@@ -377,6 +377,10 @@ export class RfbTestDecoder {
     const palette: number[] = [];
     let size: number;
     if (filter === 0) size = r.w * r.h * tp;
+    else if (filter === 2) {
+      if (tp !== 3) throw new Error(`Tight gradient filter with ${tp}-byte TPIXELs (only 3 is produced)`);
+      size = r.w * r.h * 3;
+    }
     else if (filter === 1) {
       const n = (await src.read(1))[0]! + 1;
       const pal = await src.read(n * tp);
@@ -389,7 +393,23 @@ export class RfbTestDecoder {
       data = await stream.inflate(await src.read(await this.readCompact(src)));
       if (data.length !== size) throw new Error(`Tight basic data inflated to ${data.length}, expected ${size}`);
     }
-    if (filter === 0) {
+    if (filter === 2) {
+      // Inverse gradient, per channel byte: value = residual + clamp(left + upper − upper-left).
+      const rb = r.w * 3;
+      const v = Buffer.alloc(data.length);
+      for (let j = 0; j < r.h; j++) {
+        for (let k = 0; k < rb; k++) {
+          const i = j * rb + k;
+          const left = k >= 3 ? v[i - 3]! : 0;
+          const up = j > 0 ? v[i - rb]! : 0;
+          const ul = j > 0 && k >= 3 ? v[i - rb - 3]! : 0;
+          const pred = Math.min(255, Math.max(0, left + up - ul));
+          v[i] = (data[i]! + pred) & 255;
+        }
+      }
+      data = v;
+    }
+    if (filter === 0 || filter === 2) {
       for (let j = 0, o = 0; j < r.h; j++) for (let i = 0; i < r.w; i++, o += tp) this.pixels[(r.y + j) * this.width + r.x + i] = this.readTpixel(data, o);
       return;
     }

@@ -2,6 +2,7 @@
  * Every encoder × content class × client pixel format, encoded and decoded by the independent
  * test decoder (test/helpers/rfb-decoders.ts), compared pixel for pixel.
  */
+import { deflateSync } from 'node:zlib';
 import { describe, it, expect } from 'vitest';
 import type { Encoder } from '../../server/encoding/encoder.js';
 import { createZrleEncoder } from '../../server/encoding/zrle.js';
@@ -9,6 +10,7 @@ import { createHextileEncoder } from '../../server/encoding/hextile.js';
 import { createRreEncoder } from '../../server/encoding/rre.js';
 import { createTightEncoder } from '../../server/encoding/tight.js';
 import { createTightPngEncoder } from '../../server/encoding/tight-png.js';
+import { gradientFilter } from '../../server/encoding/tight-gradient.js';
 import { Encoding } from '../../server/encoding/encodings.js';
 import { RfbTestDecoder } from '../helpers/rfb-decoders.js';
 import { FORMATS, ODD_RECTS, ctxFor, decodeAll, expectRegionDecoded, makeFramebuffer, roundTrip, type ContentClass } from './encoding-fixtures.js';
@@ -74,7 +76,7 @@ for (const [name, make] of Object.entries(ENCODERS)) {
 }
 
 describe('Tight specifics', () => {
-  it('uses fill for solid, palette filters for 2 and few colours, copy filter for noise', async () => {
+  it('uses fill for solid, palette filters for 2 and few colours, gradient filter for noise', async () => {
     const enc = createTightEncoder();
     const ctx = ctxFor(FORMATS.native32!);
     const control = async (cls: ContentClass, w: number, h: number) => {
@@ -84,8 +86,45 @@ describe('Tight specifics', () => {
     expect(await control('solid', 64, 64)).toBe(0x80);
     expect(await control('twoColour', 64, 64)).toBe(0x50); // filter id follows, stream 1
     expect(await control('palette', 64, 64)).toBe(0x60); // stream 2
-    expect(await control('noise', 64, 64)).toBe(0x00); // copy filter, stream 0
+    const noise = await enc.encode(makeFramebuffer(64, 64, 'noise'), { x: 0, y: 0, w: 64, h: 64 }, ctx);
+    expect([...Buffer.concat(noise.chunks).subarray(12, 14)]).toEqual([0x40, 0x02]); // gradient filter, stream 0
     enc.dispose();
+  });
+
+  it('keeps the copy filter for full colour when TPIXELs are not 3 bytes (16 bpp)', async () => {
+    const enc = createTightEncoder();
+    const fb = makeFramebuffer(64, 64, 'noise');
+    const res = await enc.encode(fb, { x: 0, y: 0, w: 64, h: 64 }, ctxFor(FORMATS.rgb565le!));
+    expect(Buffer.concat(res.chunks)[12]).toBe(0x00); // copy filter, stream 0
+    enc.dispose();
+  });
+
+  it('sends photo-like content with the gradient filter smaller than with the copy filter, and exact', async () => {
+    // The same pieces through both filters: the gradient's residuals must compress better on
+    // smooth content (the reason it is used) and decode to the same pixels.
+    const fb = makeFramebuffer(300, 220, 'desktop');
+    const r = { x: 170, y: 40, w: 110, h: 100 }; // the fixture's photo-like window
+    const ctx = ctxFor(FORMATS.native32!);
+    const enc = createTightEncoder();
+    const res = await enc.encode(fb, r, ctx);
+    const wire = Buffer.concat(res.chunks);
+    expect(wire[13]).toBe(0x02);
+    const dec = new RfbTestDecoder(FORMATS.native32!, 300, 220);
+    await decodeAll(dec, [res]);
+    expectRegionDecoded(dec, fb, r, ctx.converter, 0);
+    dec.dispose();
+    enc.dispose();
+    // The copy filter's size for the same TPIXELs: zlib at the same level (stream 0 = level 2).
+    const tpixels = Buffer.alloc(r.w * r.h * 3);
+    for (let j = 0; j < r.h; j++)
+      for (let i = 0; i < r.w; i++) {
+        const v = fb.pixels[(r.y + j) * fb.stride + r.x + i]!;
+        tpixels.writeUIntBE(v & 0xffffff, (j * r.w + i) * 3, 3);
+      }
+    const plain = deflateSync(tpixels, { level: 2 }).length;
+    const filtered = deflateSync(gradientFilter(tpixels, r.w, r.h), { level: 2 }).length;
+    expect(filtered).toBeLessThan(plain);
+    expect(wire.length).toBeLessThan(plain);
   });
 
   it('sends JPEG for noise when a quality level is set, within tolerance at level 9', async () => {
