@@ -33,6 +33,18 @@ import { hashRows } from './row-hash.js';
 
 export type { FrameCopy } from './frame-copy.js';
 
+/** A band of whole rows, `y` to `y + h`. */
+export interface RowBand {
+  readonly y: number;
+  readonly h: number;
+}
+
+/** Rows `[y1, y2)` of the current frame a copy may cover. */
+interface RowLimits {
+  readonly y1: number;
+  readonly y2: number;
+}
+
 /** A candidate shift from outside the pixels (e.g. a window's ConfigureNotify). */
 export interface MotionHint {
   readonly dx: number;
@@ -156,6 +168,8 @@ export class MotionDetector {
   private readonly now: () => number;
   private recent: Candidate[] = [];
   private callStart = 0;
+  private rowsY1 = 0;
+  private rowsY2 = 0;
   private exhausted = false;
   // Scratch, grown on demand and reused across calls.
   private curHash = new Int32Array(0);
@@ -185,28 +199,41 @@ export class MotionDetector {
    * `cur` in a few pixels per row (a terminal's cursor cell; see `extendNearRows`): the caller
    * must re-compare the destination after applying the copy, as `diffWithMotion` does.
    * Returns `[]` when nothing moved or the areas are too small.
+   *
+   * `validRows`: when only these rows of `cur` were captured (the rest is stale), nothing
+   * outside them is read and no copy reaches beyond them; `dirty` must lie inside them.
+   * `prev` is read anywhere.
    */
-  detect(prev: PixelBuffer, cur: PixelBuffer, dirty: readonly Rect[], hints: readonly MotionHint[] = []): FrameCopy[] {
+  detect(prev: PixelBuffer, cur: PixelBuffer, dirty: readonly Rect[], hints: readonly MotionHint[] = [], validRows?: RowBand): FrameCopy[] {
     if (prev.width !== cur.width || prev.height !== cur.height) throw new RangeError('MotionDetector: frames differ in size');
+    // Rows of `cur` that may be read: copies never grow beyond them.
+    this.rowsY1 = validRows ? Math.max(0, validRows.y) : 0;
+    this.rowsY2 = validRows ? Math.min(cur.height, validRows.y + validRows.h) : cur.height;
+    this.stats.calls++;
+    const wall = this.wallNow();
+    const clusters: { rect: Rect; miss: Miss | undefined }[] = [];
+    for (const rect of clusterRects(dirty, 16)
+      .map((r) => clipRect(r, cur.width, cur.height))
+      .filter((r): r is Rect => r !== null && r.w * r.h >= this.minArea)
+      .sort((a, b) => b.w * b.h - a.w * a.h)
+      .slice(0, this.maxClusters)) {
+      const miss = this.missFor(rect);
+      if (miss && wall < miss.until) this.stats.skippedBackoff++;
+      else clusters.push({ rect, miss });
+    }
+    // Nothing to search (small changes, or video in back-off): no clock read either, which
+    // is a system call per read for the CPU clock.
+    if (clusters.length === 0) {
+      this.stats.lastMs = 0;
+      return [];
+    }
     const t0 = this.now();
     this.callStart = t0;
     this.exhausted = false;
-    this.stats.calls++;
     const out: FrameCopy[] = [];
     try {
-      const clusters = clusterRects(dirty, 16)
-        .map((r) => clipRect(r, cur.width, cur.height))
-        .filter((r): r is Rect => r !== null && r.w * r.h >= this.minArea)
-        .sort((a, b) => b.w * b.h - a.w * a.h)
-        .slice(0, this.maxClusters);
-      const wall = this.wallNow();
-      for (const cluster of clusters) {
+      for (const { rect: cluster, miss } of clusters) {
         if (this.overBudget()) break;
-        const miss = this.missFor(cluster);
-        if (miss && wall < miss.until) {
-          this.stats.skippedBackoff++;
-          continue;
-        }
         this.stats.clustersSearched++;
         const copy = this.searchCluster(prev, cur, cluster, hints);
         if (!copy) {
@@ -504,10 +531,11 @@ export class MotionDetector {
       if (cur.data.compare(prev.data, p, p + rb, o, o + rb) !== 0) changedRows++;
     }
     if (changedRows * 4 < rect.h) return null;
-    const exact: FrameCopy = { dest: growCopy(prev, cur, rect, dx, dy), dx, dy };
+    const rows = { y1: this.rowsY1, y2: this.rowsY2 };
+    const exact: FrameCopy = { dest: growCopy(prev, cur, rect, dx, dy, rows), dx, dy };
     // The rows were compared above already; this independent memcmp pass is the contract.
     if (!verifyCopy(prev, cur, exact)) return null;
-    return { dest: extendNearRows(prev, cur, exact.dest, dx, dy), dx, dy };
+    return { dest: extendNearRows(prev, cur, exact.dest, dx, dy, rows), dx, dy };
   }
 
   private ensureHashScratch(n: number): void {
@@ -595,7 +623,7 @@ function largestRect(L: Int32Array, R: Int32Array, n: number, y0: number): Rect 
  * column strips; the scroll still moves the whole text area, and one copy over all of it
  * leaves nothing to send for the unchanged-looking strips in between.
  */
-function growCopy(prev: PixelBuffer, cur: PixelBuffer, r: Rect, dx: number, dy: number): Rect {
+function growCopy(prev: PixelBuffer, cur: PixelBuffer, r: Rect, dx: number, dy: number, rows: RowLimits): Rect {
   let { x, y, w, h } = r;
   const W = cur.width;
   const H = cur.height;
@@ -609,11 +637,11 @@ function growCopy(prev: PixelBuffer, cur: PixelBuffer, r: Rect, dx: number, dy: 
     return true;
   };
   const growRows = (): void => {
-    while (y > 0 && y - 1 - dy >= 0 && y - 1 - dy < H && rowMatches(y - 1)) {
+    while (y > rows.y1 && y - 1 - dy >= 0 && y - 1 - dy < H && rowMatches(y - 1)) {
       y--;
       h++;
     }
-    while (y + h < H && y + h - dy >= 0 && y + h - dy < H && rowMatches(y + h)) h++;
+    while (y + h < rows.y2 && y + h - dy >= 0 && y + h - dy < H && rowMatches(y + h)) h++;
   };
   growRows();
   const w0 = w;
@@ -643,7 +671,7 @@ const NEAR_ROW_FRACTION = 8;
  * pixels, and the extension ends where the pixels saved (in-place differences minus shifted
  * ones, summed from the copy's edge) peak; no gain, no extension.
  */
-function extendNearRows(prev: PixelBuffer, cur: PixelBuffer, r: Rect, dx: number, dy: number): Rect {
+function extendNearRows(prev: PixelBuffer, cur: PixelBuffer, r: Rect, dx: number, dy: number, rows: RowLimits): Rect {
   const H = cur.height;
   const cp = cur.pixels;
   const pp = prev.pixels;
@@ -664,7 +692,7 @@ function extendNearRows(prev: PixelBuffer, cur: PixelBuffer, r: Rect, dx: number
     let bestRows = 0;
     for (let k = 1; k <= NEAR_ROWS_MAX; k++) {
       const y = from + step * k;
-      if (y < 0 || y >= H || y - dy < 0 || y - dy >= H) break;
+      if (y < rows.y1 || y >= rows.y2 || y - dy < 0 || y - dy >= H) break;
       const shifted = differing(y, y - dy, dx);
       if (shifted > limit) break;
       gain += differing(y, y, 0) - shifted;

@@ -14,7 +14,7 @@
 import type { Rect } from '../core/geometry.js';
 import type { PixelBuffer } from '../core/pixel-buffer.js';
 import { applyCopy, type FrameCopy } from './frame-copy.js';
-import { changedBounds, type MotionDetector, type MotionHint } from './motion-detect.js';
+import { changedBounds, type MotionDetector, type MotionHint, type RowBand } from './motion-detect.js';
 import { coalesceTiles, type CoalesceOptions } from './tile-coalesce.js';
 import { diffTiles, markRects, type TileMap } from './tile-diff.js';
 
@@ -38,12 +38,14 @@ export interface MotionDiffInput {
   readonly scratch: TileMap;
   readonly detector: MotionDetector;
   readonly hints?: readonly MotionHint[];
+  /** Only these rows of `cur` were captured (see `MotionDetector.detect`). */
+  readonly validRows?: RowBand;
   readonly coalesce?: CoalesceOptions;
 }
 
 export function diffWithMotion(input: MotionDiffInput): MotionDiffResult {
   const { prev, cur, dirty, rects, scratch, detector } = input;
-  const copies = detector.detect(prev, cur, rects, input.hints);
+  const copies = detector.detect(prev, cur, rects, input.hints, input.validRows);
   if (copies.length === 0) return { copies, changed: [...rects] };
   // Copies never read another copy's destination, so the order does not matter here.
   for (const c of copies) applyCopy(prev, c);

@@ -103,8 +103,12 @@ export interface ScreenSourceStats {
   bandCaptures: number;
 }
 
-/** A poll captures only the damaged rows when they are at most 1/BAND_MAX_FRACTION of the screen. */
-const BAND_MAX_FRACTION = 8;
+/**
+ * A poll captures only the damaged rows when they are at most this share of the screen's
+ * height: a video, a terminal or a dragged window then costs its own rows of SHM copying
+ * (the read from the segment is the capture's main cost) instead of the whole screen.
+ */
+const BAND_MAX_SHARE = 0.75;
 
 function clipRectsToRows(rects: readonly Rect[], band: { y: number; h: number }): Rect[] {
   const out: Rect[] = [];
@@ -296,16 +300,17 @@ export class X11ScreenSource {
       return none();
     }
 
-    // Small damage (a typed character, a blinking cursor): capture only the rows it touches.
-    // Rows outside the band keep stale pixels in `back`, so such a poll compares only hinted
-    // tiles inside the band and skips motion detection (which may look anywhere).
+    // Damage that leaves rows untouched (a typed character, a video, a terminal): capture only
+    // the rows it touches. Rows outside the band keep stale pixels in `back`, so such a poll
+    // compares only hinted tiles inside the band, and motion detection reads only the band of
+    // the new frame (moved content's old and new places are both damaged, so both are in it).
     let band: { y: number; h: number } | null = null;
     const rows = verifyDue ? 'all' : this.damage!.pendingRows();
     if (rows && rows !== 'all') {
       // Whole tile rows: the diff compares 16×16 tiles, every row of which must be fresh.
       const y = Math.max(0, Math.floor(rows.y / TILE_SIZE) * TILE_SIZE);
       const h = Math.min(this.back.height, Math.ceil((rows.y + rows.h) / TILE_SIZE) * TILE_SIZE) - y;
-      if (h > 0 && h <= this.back.height / BAND_MAX_FRACTION) band = { y, h };
+      if (h > 0 && h <= this.back.height * BAND_MAX_SHARE) band = { y, h };
     }
     this.damage?.begin();
     try {
@@ -348,7 +353,7 @@ export class X11ScreenSource {
     if (n === 0) return none();
     let rects = coalesceTiles(this.dirty, this.opts.coalesce);
     let copies: FrameCopy[] = [];
-    if (detectMotion && this.motion && !band) {
+    if (detectMotion && this.motion) {
       // Applies the copies to `front` and re-compares: `rects` becomes what they leave changed.
       const r = diffWithMotion({
         prev: this.front,
@@ -358,6 +363,7 @@ export class X11ScreenSource {
         scratch: this.candidates,
         detector: this.motion,
         coalesce: this.opts.coalesce,
+        ...(band ? { validRows: band } : {}),
       });
       copies = r.copies;
       rects = r.changed;

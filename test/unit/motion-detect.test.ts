@@ -11,7 +11,7 @@ import { createPixelBuffer, type PixelBuffer } from '../../core/pixel-buffer.js'
 import { MotionDetector, changedBounds, clusterRects } from '../../capture/motion-detect.js';
 import { diffWithMotion, type MotionDiffResult } from '../../capture/motion-diff.js';
 import { verifyCopy } from '../../capture/frame-copy.js';
-import { createTileMap, diffTiles } from '../../capture/tile-diff.js';
+import { createTileMap, diffTiles, markRects } from '../../capture/tile-diff.js';
 import { coalesceTiles } from '../../capture/tile-coalesce.js';
 
 // ------------------------------------------------------------------------------ fixtures
@@ -252,6 +252,54 @@ describe('vertical scrolling', () => {
     expect(sentOfIt).toBeLessThan((text[rows - 1]!.length * 6 * 13) / 2);
     // Below it, only the new line.
     expect(area(result.changed)).toBeLessThanOrEqual(sentOfIt + 13 * 81 * 6);
+  });
+});
+
+describe('band captures', () => {
+  it('reads only the captured rows of the new frame and never copies beyond them', () => {
+    // A full-width page scrolls; rows above and below it were not captured this poll, so the
+    // new frame holds stale garbage there. The detector must still find the scroll, keep every
+    // copy inside the band, and the reconstruction must be exact inside it.
+    const W = 640;
+    const H = 480;
+    const band = { y: 96, h: 256 };
+    const rand = rng(77);
+    const prev = createPixelBuffer(W, H);
+    fillNoise(prev, { x: 0, y: 0, w: W, h: H }, rand);
+    const truth = clone(prev);
+    const page = { x: 0, y: band.y, w: W, h: band.h };
+    scrollRegion(truth, page, -20, (st) => fillNoise(truth, st, rand));
+    // The stale rows hold exactly what the shift would predict there, so a detector that
+    // looked outside the band would happily grow its copy over them.
+    const cur = clone(truth);
+    for (const y of [...Array(H).keys()].filter((y) => (y < band.y || y >= band.y + band.h) && y + 20 < H)) {
+      prev.data.copy(cur.data, y * W * 4, (y + 20) * W * 4, (y + 21) * W * 4);
+    }
+    const work = clone(prev);
+    const dirty = createTileMap(W, H);
+    const scratch = createTileMap(W, H);
+    const candidates = markRects(createTileMap(W, H), [page]);
+    diffTiles(work, cur, dirty, candidates);
+    const rects = coalesceTiles(dirty);
+    const result = diffWithMotion({ prev: work, cur, dirty, rects, scratch, detector: new MotionDetector(UNBOUNDED), validRows: band });
+    expect(result.copies).toHaveLength(1);
+    for (const c of result.copies) {
+      expect(c.dest.y).toBeGreaterThanOrEqual(band.y);
+      expect(c.dest.y + c.dest.h).toBeLessThanOrEqual(band.y + band.h);
+    }
+    for (const r of result.changed) {
+      expect(r.y).toBeGreaterThanOrEqual(band.y);
+      expect(r.y + r.h).toBeLessThanOrEqual(band.y + band.h);
+    }
+    // Inside the band: old frame + copies + changed pixels == the true new frame.
+    const out = clone(prev);
+    for (const c of result.copies)
+      for (let y = 0; y < c.dest.h; y++)
+        for (let x = 0; x < c.dest.w; x++)
+          out.pixels[(c.dest.y + y) * W + c.dest.x + x] = prev.pixels[(c.dest.y + y - c.dy) * W + c.dest.x + x - c.dx]!;
+    for (const r of result.changed) for (let y = r.y; y < r.y + r.h; y++) for (let x = r.x; x < r.x + r.w; x++) out.pixels[y * W + x] = cur.pixels[y * W + x]!;
+    const rowBytes = W * 4;
+    expect(out.data.subarray(band.y * rowBytes, (band.y + band.h) * rowBytes).equals(truth.data.subarray(band.y * rowBytes, (band.y + band.h) * rowBytes))).toBe(true);
   });
 });
 
