@@ -14,7 +14,8 @@
 import type { Rect } from '../core/geometry.js';
 import type { PixelBuffer } from '../core/pixel-buffer.js';
 import { applyCopy, type FrameCopy } from './frame-copy.js';
-import { changedBounds, type MotionDetector, type MotionHint, type RowBand } from './motion-detect.js';
+import { changedRects } from './changed-rects.js';
+import type { MotionDetector, MotionHint, RowBand } from './motion-detect.js';
 import { coalesceTiles, type CoalesceOptions } from './tile-coalesce.js';
 import { diffTiles, markRects, type TileMap } from './tile-diff.js';
 
@@ -59,9 +60,6 @@ export function diffWithMotion(input: MotionDiffInput): MotionDiffResult {
   // Trim each rectangle to the pixels that really differ: around a copy, 16-px tiles would
   // resend up to 15 px of the moved content on every side (it is already right after the copy).
   const changed: Rect[] = [];
-  for (const r of coalesceTiles(dirty, input.coalesce)) {
-    const t = changedBounds(prev, cur, r);
-    if (t) changed.push(t);
-  }
+  for (const r of coalesceTiles(dirty, input.coalesce)) changed.push(...changedRects(prev, cur, r));
   return { copies, changed };
 }

@@ -26,8 +26,9 @@ import { silentLogger, type Logger } from '../core/log.js';
 import { createPixelBuffer, type PixelBuffer } from '../core/pixel-buffer.js';
 import { openX11, type X11Connection } from '../core/x11-connection.js';
 import { coalesceTiles, type CoalesceOptions } from './tile-coalesce.js';
-import { MotionDetector, changedBounds, type FrameCopy, type MotionDetectorOptions, type MotionStats } from './motion-detect.js';
+import { MotionDetector, type FrameCopy, type MotionDetectorOptions, type MotionStats } from './motion-detect.js';
 import { diffWithMotion } from './motion-diff.js';
+import { changedRects } from './changed-rects.js';
 import { TILE_SIZE, createTileMap, diffTiles, markRects, type TileMap } from './tile-diff.js';
 import { CursorWatcher, type CursorImage } from './x11-cursor.js';
 import { BellWatcher } from './x11-bell.js';
@@ -373,10 +374,7 @@ export class X11ScreenSource {
       // ComparingUpdateTracker does the same). A typed character or a new terminal line then
       // costs its glyphs, not the tile row around them. (diffWithMotion trims its own result.)
       const trimmed: Rect[] = [];
-      for (const r of rects) {
-        const t = changedBounds(this.front, this.back, r);
-        if (t) trimmed.push(t);
-      }
+      for (const r of rects) trimmed.push(...changedRects(this.front, this.back, r));
       rects = trimmed;
     }
     if (limited) {

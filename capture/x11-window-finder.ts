@@ -79,6 +79,13 @@ export async function windowRect(conn: X11Connection, id: number, opts: Pick<Fin
   return { x: origin.x, y: origin.y, w: geom.width, h: geom.height };
 }
 
+/** The window's title (`_NET_WM_NAME`, else `WM_NAME`), '' when it has none, null when it is gone. */
+export async function windowTitle(conn: X11Connection, id: number, opts: Pick<FindWindowOptions, 'requestTimeoutMs'> = {}): Promise<string | null> {
+  const x = new WindowQueries(conn, opts.requestTimeoutMs ?? 5_000);
+  if (!(await x.attributes(id))) return null;
+  return (await x.title(id)) ?? '';
+}
+
 async function findByTitle(x: WindowQueries, title: string, maxWindows: number): Promise<FoundWindow | null> {
   const conn = x.conn;
   const want = title.toLowerCase();

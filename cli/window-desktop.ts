@@ -14,6 +14,11 @@
  * `resize`; a move repaints the whole window. If the window disappears the same choice is made
  * again (title, active, largest); while nothing qualifies the last rectangle keeps being shown.
  *
+ * The desktop's name is "<display name> – <window title>", and follows the title: its
+ * PropertyNotify events for WM_NAME / _NET_WM_NAME (a browser showing another page, a terminal
+ * whose program sets the title) or a switch to another window report `nameChanged`, so viewers
+ * that support the DesktopName pseudo-encoding retitle themselves.
+ *
  * What is shown is what is on screen inside that rectangle: a window covering it shows too (as
  * in `xwd -id`); content of an obscured window is not reconstructed.
  */
@@ -22,7 +27,7 @@ import { intersectRect, translateRect, type Rect } from '../core/geometry.js';
 import type { Logger } from '../core/log.js';
 import { createPixelBuffer, type PixelBuffer } from '../core/pixel-buffer.js';
 import { openX11, type X11Connection } from '../core/x11-connection.js';
-import { findWindow, windowRect, type FoundWindow } from '../capture/x11-window-finder.js';
+import { findWindow, windowRect, windowTitle, type FoundWindow } from '../capture/x11-window-finder.js';
 import type { CursorImage, Desktop, DesktopEvents } from '../server/desktop.js';
 
 export interface WindowDesktopOptions {
@@ -40,10 +45,12 @@ export interface WindowDesktopOptions {
 }
 
 const STRUCTURE_NOTIFY = 0x0002_0000;
+const PROPERTY_CHANGE = 0x0040_0000;
+/** Predefined atom WM_NAME. */
+const WM_NAME = 39;
 const FIND_RETRY_MS = 200;
 
 export class WindowDesktop implements Desktop {
-  readonly name: string;
   private conn: X11Connection | null = null;
   private window: FoundWindow | null = null;
   /** The window's rectangle on the root, clipped to the screen. */
@@ -58,9 +65,15 @@ export class WindowDesktop implements Desktop {
   /** What the root capture reported since the last poll, in root coordinates. */
   private copies: { dest: Rect; dx: number; dy: number }[] = [];
   private damage: Rect[] = [];
+  /** The shown window's title as last read ('' before the window is found or when it has none). */
+  private title = '';
+  private titleStale = false;
+  private netWmName = -1;
 
-  constructor(private readonly opts: WindowDesktopOptions) {
-    this.name = opts.inner.name + (opts.title ? ` – ${opts.title}` : ' – window');
+  constructor(private readonly opts: WindowDesktopOptions) {}
+
+  get name(): string {
+    return `${this.opts.inner.name} – ${this.title || this.opts.title || 'window'}`;
   }
 
   get framebuffer(): PixelBuffer {
@@ -106,8 +119,17 @@ export class WindowDesktop implements Desktop {
     conn.onClose((err) => {
       if (err && !this.stopped) this.events?.fatal(err);
     });
+    this.netWmName = await conn.request<number>((cb) => conn.X.InternAtom(false, '_NET_WM_NAME', cb), { what: 'InternAtom _NET_WM_NAME' });
     conn.onEvent((ev) => {
-      if (this.window && (ev?.wid === this.window.id || ev?.wid1 === this.window.id || ev?.event === this.window.id)) this.stale = true;
+      if (!this.window || !(ev?.wid === this.window.id || ev?.wid1 === this.window.id || ev?.event === this.window.id)) return;
+      if (ev.name === 'PropertyNotify') {
+        if (ev.atom !== WM_NAME && ev.atom !== this.netWmName) return;
+        this.titleStale = this.stale = true;
+        // A new title need not come with drawing: have the clock poll (which reads it) soon.
+        this.events?.changed?.();
+        return;
+      }
+      this.stale = true;
     });
     const deadline = Date.now() + (this.opts.findTimeoutMs ?? 10_000);
     let found = await this.find();
@@ -134,13 +156,25 @@ export class WindowDesktop implements Desktop {
     return findWindow(this.conn!, this.opts.title ? { title: this.opts.title } : {});
   }
 
-  /** Follow `w`: its StructureNotify events mark the rectangle stale. */
+  /**
+   * Follow `w`: its StructureNotify events mark the rectangle stale, its title changes the name
+   * (PropertyChange).
+   */
   private async select(w: FoundWindow): Promise<void> {
     this.window = w;
+    this.setTitle(w.title);
     const conn = this.conn!;
     await conn
-      .request((cb) => conn.X.ChangeWindowAttributes(w.id, { eventMask: STRUCTURE_NOTIFY }, cb), { what: 'ChangeWindowAttributes(window)' })
+      .request((cb) => conn.X.ChangeWindowAttributes(w.id, { eventMask: STRUCTURE_NOTIFY | PROPERTY_CHANGE }, cb), {
+        what: 'ChangeWindowAttributes(window)',
+      })
       .catch(() => (this.stale = true)); // gone already: the next poll looks again
+  }
+
+  private setTitle(title: string): void {
+    if (title === this.title) return;
+    this.title = title;
+    this.events?.nameChanged?.();
   }
 
   async poll(): Promise<void> {
@@ -178,6 +212,11 @@ export class WindowDesktop implements Desktop {
     if (!this.stale && Date.now() - this.lastCheck < (this.opts.recheckMs ?? 1_000)) return;
     this.stale = false;
     this.lastCheck = Date.now();
+    if (this.titleStale) {
+      this.titleStale = false;
+      const t = await windowTitle(this.conn!, this.window!.id);
+      if (t !== null) this.setTitle(t);
+    }
     let raw = await windowRect(this.conn!, this.window!.id);
     if (!raw) {
       const again = await this.find();

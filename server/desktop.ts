@@ -35,6 +35,11 @@ export interface DesktopEvents {
   /** The desktop rang the bell. */
   bell(): void;
   /**
+   * The desktop's `name` changed (e.g. the title of the one window shown); reading `name`
+   * now gives the new one. Optional: a desktop whose name never changes never calls it.
+   */
+  nameChanged?(): void;
+  /**
    * Something may have changed (e.g. an X DAMAGE event), as it happens; a poll now would find
    * it. Only desktops whose `reportsChanges` is true call it.
    */
@@ -44,7 +49,10 @@ export interface DesktopEvents {
 }
 
 export interface Desktop {
-  /** Shown to clients as the desktop name in ServerInit. */
+  /**
+   * Shown to clients as the desktop name in ServerInit, and in DesktopName pseudo-rectangles
+   * when it changes (`DesktopEvents.nameChanged`).
+   */
   readonly name: string;
   /**
    * After start(): the desktop calls `events.changed()` whenever something is drawn, so the

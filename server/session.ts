@@ -54,6 +54,8 @@ export interface SessionHost {
   readonly authThrottle: AuthThrottle;
   /** Latest cursor shape, for clients that ask for the Cursor pseudo-encoding later. */
   readonly cursor: CursorImage | null;
+  /** The desktop name clients see now (option, runtime override or the desktop's own). */
+  desktopName(): string;
   ensureDesktop(): Promise<void>;
   /** The handshake finished; `shared` false asks for exclusive access. */
   sessionReady(session: Session, shared: boolean): void;
@@ -82,6 +84,8 @@ export class Session {
   private partialTimer: NodeJS.Timeout | null = null;
   private msgOptions: ClientMessageOptions;
   private serverMsgOptions: ServerMessageOptions = {};
+  /** The desktop name this client was last given (ServerInit or DesktopName). */
+  private nameShown = '';
   private readonly encoder: EncodeManager;
   private readonly sender: UpdateSender;
   private readonly input: SessionInput;
@@ -280,8 +284,8 @@ export class Session {
     if (isAuthenticated(result)) this.host.authThrottle.recordSuccess(this.info.remoteAddress);
     this.viewOnly ||= result.viewOnly;
     const fb = this.host.desktop.framebuffer;
-    const name = this.host.options.desktopName ?? this.host.desktop.name;
-    this.write(encodeServerInit(fb.width, fb.height, NATIVE_PIXEL_FORMAT, name));
+    this.nameShown = this.host.desktopName();
+    this.write(encodeServerInit(fb.width, fb.height, NATIVE_PIXEL_FORMAT, this.nameShown));
     this.state = 'normal';
     this.log.info('client ready', {
       version: result.version,
@@ -372,6 +376,8 @@ export class Session {
       if (first) this.log.info('asyncvnc client detected: swapped Bell/ServerCutText, 1-byte cut-text padding');
     }
     if (this.supports(PseudoEncoding.Cursor) && this.host.cursor) this.sender.setCursor(this.host.cursor);
+    // The name changed after ServerInit, before the client said it understands DesktopName.
+    if (this.supports(PseudoEncoding.DesktopName) && this.host.desktopName() !== this.nameShown) this.onNameChanged(this.host.desktopName());
     if (first && this.supports(PseudoEncoding.ExtendedDesktopSize)) {
       // Tells the client the screen layout and that SetDesktopSize is understood.
       this.sender.announceDesktopSize(DesktopSizeReason.Server, 0);
@@ -464,6 +470,13 @@ export class Session {
   onCursor(image: CursorImage): void {
     if (this.state !== 'normal' || !this.supports(PseudoEncoding.Cursor)) return;
     this.guard(() => this.sender.setCursor(image));
+  }
+
+  /** The desktop name changed: clients that listed DesktopName (-307) are told in their next update. */
+  onNameChanged(name: string): void {
+    if (this.state !== 'normal' || !this.supports(PseudoEncoding.DesktopName) || name === this.nameShown) return;
+    this.nameShown = name;
+    this.guard(() => this.sender.setDesktopName(name));
   }
 
   onClipboard(text: string): void {

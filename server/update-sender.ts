@@ -25,6 +25,7 @@ import { Congestion } from './updates/congestion.js';
 import { encodeInSlices } from './updates/encode-in-slices.js';
 import {
   encodeCursorRect,
+  encodeDesktopNameRect,
   encodeDesktopSizeRect,
   encodeExtendedDesktopSizeRect,
   encodeFramebufferUpdateHeader,
@@ -78,6 +79,7 @@ export class UpdateSender {
   private pendingDesktopSize = false;
   private pendingExtDesktopSize: { reason: number; status: number } | null = null;
   private pendingQemuKeyAck = false;
+  private pendingName: string | null = null;
 
   constructor(
     private readonly link: SenderLink,
@@ -141,13 +143,21 @@ export class UpdateSender {
     this.trySend();
   }
 
+  /** A DesktopName rectangle with `name` goes with the next update (the newest name wins). */
+  setDesktopName(name: string): void {
+    this.pendingName = name;
+    this.trySend();
+  }
+
   /** Tell the client (once) that QEMU extended key events are understood. */
   announceQemuKeyEvents(): void {
     this.pendingQemuKeyAck = true;
   }
 
   private hasPseudoPending(): boolean {
-    return this.pendingCursor !== null || this.pendingDesktopSize || this.pendingExtDesktopSize !== null || this.pendingQemuKeyAck;
+    return (
+      this.pendingCursor !== null || this.pendingDesktopSize || this.pendingExtDesktopSize !== null || this.pendingQemuKeyAck || this.pendingName !== null
+    );
   }
 
   // ---------------------------------------------------------------- desktop changes
@@ -285,6 +295,11 @@ export class UpdateSender {
       rects++;
       after.push(rectHeader(0, 0, 0, 0, PseudoEncoding.QemuExtendedKeyEvent));
       this.pendingQemuKeyAck = false;
+    }
+    if (this.pendingName !== null) {
+      rects++;
+      after.push(encodeDesktopNameRect(this.pendingName));
+      this.pendingName = null;
     }
     if (this.pendingCursor) {
       rects++;

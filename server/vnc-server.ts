@@ -27,6 +27,8 @@ export class VncServer implements SessionHost {
   private nextId = 1;
   private polls = 0;
   private closed = false;
+  /** `setDesktopName`; null: the configured or the desktop's own name. */
+  private nameOverride: string | null = null;
   /** Last cursor shape, sent to clients that connect later. */
   cursor: CursorImage | null = null;
   /** Fatal desktop errors are reported here (the CLI exits non-zero). */
@@ -95,6 +97,9 @@ export class VncServer implements SessionHost {
         bell: () => {
           for (const s of this.sessions) s.onBell();
         },
+        nameChanged: () => {
+          if (this.nameOverride === null && this.options.desktopName === undefined) this.announceName();
+        },
         changed: () => this.clock.hint(),
         fatal: (err) => this.fatal(err),
       };
@@ -108,7 +113,21 @@ export class VncServer implements SessionHost {
     return this.desktopStart;
   }
 
+  /**
+   * Renames the desktop at run time (clients see it in ServerInit, and those that support the
+   * DesktopName pseudo-encoding are told at once); null returns to the configured or the
+   * desktop's own name. Bounded like every name: 255 UTF-8 bytes on the wire.
+   */
+  setDesktopName(name: string | null): void {
+    this.nameOverride = name;
+    this.announceName();
+  }
+
   // ---- SessionHost ----
+
+  desktopName(): string {
+    return this.nameOverride ?? this.options.desktopName ?? this.desktop.name;
+  }
 
   sessionReady(session: Session, shared: boolean): void {
     if (!shared) {
@@ -134,6 +153,11 @@ export class VncServer implements SessionHost {
   }
 
   // ---- internals ----
+
+  private announceName(): void {
+    const name = this.desktopName();
+    for (const s of this.sessions) s.onNameChanged(name);
+  }
 
   private anyoneWaiting(): boolean {
     for (const s of this.sessions) if (s.isWaiting()) return true;

@@ -73,7 +73,9 @@ async function versionOf(cmd: string, args: string[], pattern: RegExp, fallback:
 /** vnc-runner's CLI as a user runs it, from this build (dist/cli/main.js). */
 async function startVncRunner(ctx: ServerContext): Promise<RunningServer> {
   const main = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
-  const child = ctx.scope.spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_CPU_PROF] : []), main, '--display', ctx.display, '--listen', '127.0.0.1:0', '--no-http', '--log-level', 'warn'], { env: ctx.env });
+  // BENCH_CPU_PROF=DIR: a developer's V8 CPU profile of the server (DEVELOPERS.md, Benchmarks).
+  const profile = process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_CPU_PROF']}`] : [];
+  const child = ctx.scope.spawn(process.execPath, [...profile, main, '--display', ctx.display, '--listen', '127.0.0.1:0', '--no-http', '--log-level', 'warn'], { env: ctx.env });
   try {
     const m = await child.waitForOutput(/VNC server on 127\.0\.0\.1:(\d+)/, START_TIMEOUT_MS);
     const port = Number(m[1]);

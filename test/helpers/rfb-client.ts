@@ -77,6 +77,8 @@ export class RfbClient {
   private inflate: ClientInflate | null = null;
   bells = 0;
   cutTexts: string[] = [];
+  /** Names received in DesktopName pseudo-rectangles, in order. */
+  desktopNames: string[] = [];
   timings: { connected: number; serverInit: number } = { connected: 0, serverInit: 0 };
   readonly timeoutMs: number;
 
@@ -221,6 +223,12 @@ export class RfbClient {
       }
       case -223: // DesktopSize
         this.resize(r.w, r.h); return;
+      case -307: { // DesktopName
+        const len = (await this.read(4, timeoutMs)).readUInt32BE(0);
+        if (len > 4096) throw new Error(`DesktopName of ${len} bytes`);
+        this.desktopNames.push((await this.read(len, timeoutMs)).toString('utf8'));
+        return;
+      }
       case -239: { // Cursor
         const pixels = r.w * r.h * bpp;
         const mask = Math.floor((r.w + 7) / 8) * r.h;

@@ -15,6 +15,9 @@ import { findWindow, windowRect } from '../../capture/x11-window-finder.js';
 import { WindowDesktop } from '../../cli/window-desktop.js';
 import { X11Desktop } from '../../cli/x11-desktop.js';
 import type { DesktopEvents } from '../../server/desktop.js';
+import { VncServer } from '../../server/vnc-server.js';
+import { listenTcp } from '../../server/listeners/tcp-listener.js';
+import { RfbClient } from '../helpers/rfb-client.js';
 import { compareImages } from '../helpers/image-compare.js';
 import { runOk, suiteScope, waitFor } from '../helpers/processes.js';
 import { fillRoot, getMouseLocation, startXterm, startXvfb, xEnv, xwdRoot, type XtermHandle, type XvfbHandle } from '../helpers/x-env.js';
@@ -157,6 +160,38 @@ describe('WindowDesktop', () => {
     expect(await desk.resize()).toBe(1);
     await desk.stop();
   }, 60_000);
+
+  it('names the desktop after the window and tells DesktopName clients when its title changes', async () => {
+    const inner = new X11Desktop({ display: xvfb.display, logger: silentLogger, maxClipboardBytes: 1 << 20 });
+    const desk = new WindowDesktop({ inner, display: xvfb.display, title: 'Typing Target', logger: silentLogger });
+    const server = new VncServer(desk, { logger: silentLogger });
+    scope.defer('close server', () => server.close());
+    await server.ensureDesktop();
+    const listener = await listenTcp({ host: '127.0.0.1', port: 0, onConnection: (s, i) => server.handleConnection(s, i) });
+    scope.defer('close listener', () => listener.close());
+    const c = await new RfbClient({ port: listener.address.port, timeoutMs: 5_000 }).connect();
+    scope.defer('close client', () => c.close());
+    expect(c.name).toMatch(/ – Typing Target$/);
+    c.setEncodings([6, 0, -307]);
+    c.requestUpdate(false);
+    await c.readUpdate();
+    try {
+      // What a program does with an escape sequence or a browser with a new page: WM_NAME and
+      // _NET_WM_NAME change, nothing else has to be drawn.
+      await xdotool(['set_window', '--name', 'Renamed Target', typing.window]);
+      await waitFor(
+        async () => {
+          c.requestUpdate(true);
+          await c.readUpdate({ timeoutMs: 2_000 }).catch(() => null);
+          return c.desktopNames.some((n) => n.endsWith(' – Renamed Target'));
+        },
+        { timeoutMs: 10_000, what: 'a DesktopName with the new title' },
+      );
+      expect(desk.name).toMatch(/ – Renamed Target$/);
+    } finally {
+      await xdotool(['set_window', '--name', 'Typing Target', typing.window]);
+    }
+  }, 30_000);
 
   it('fails to start, within the bound, when no window has the title', async () => {
     const inner = new X11Desktop({ display: xvfb.display, logger: silentLogger, maxClipboardBytes: 1 << 20 });

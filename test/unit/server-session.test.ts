@@ -162,6 +162,47 @@ describe('VncServer sessions (synthetic desktop)', () => {
     expect(u.rects.some((q) => q.encoding === -239)).toBe(true);
     expect(u.rects.some((q) => q.encoding === 0)).toBe(true);
   });
+
+  it('announces a new desktop name to clients that list DesktopName, and in ServerInit to new clients', async () => {
+    const r = await rig({ desktopName: 'configured' });
+    const named = await client(r.port);
+    const plain = await client(r.port);
+    expect(named.name).toBe('configured');
+    named.setEncodings([0, -307]);
+    plain.setEncodings([0]);
+    for (const c of [named, plain]) {
+      c.requestUpdate(false);
+      await c.readUpdate();
+      c.requestUpdate(true);
+    }
+    r.server.setDesktopName('renamed – ünïcode');
+    const u = await named.readUpdate();
+    expect(u.rects.some((q) => q.encoding === -307)).toBe(true);
+    expect(u.rects.some((q) => q.encoding === 0)).toBe(true); // never pseudo-only
+    expect(named.desktopNames).toEqual(['renamed – ünïcode']);
+    // The other client did not ask: nothing is sent to it (its request stays pending).
+    await expect(plain.readUpdate({ timeoutMs: 300 })).rejects.toThrow();
+    expect(plain.desktopNames).toEqual([]);
+    const later = await client(r.port);
+    expect(later.name).toBe('renamed – ünïcode');
+    // Back to the configured name.
+    named.requestUpdate(true);
+    r.server.setDesktopName(null);
+    await named.readUpdate();
+    expect(named.desktopNames).toEqual(['renamed – ünïcode', 'configured']);
+  });
+
+  it('cuts a long desktop name to 255 UTF-8 bytes on a character boundary', async () => {
+    const r = await rig();
+    const c = await client(r.port);
+    c.setEncodings([0, -307]);
+    c.requestUpdate(false);
+    await c.readUpdate();
+    c.requestUpdate(true);
+    r.server.setDesktopName('€'.repeat(200)); // 600 bytes
+    await c.readUpdate();
+    expect(c.desktopNames[0]).toBe('€'.repeat(85)); // 255 bytes
+  });
 });
 
 describe('lossy updates and CopyRect through a session (synthetic desktop)', () => {
