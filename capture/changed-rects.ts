@@ -6,17 +6,18 @@
  * the unchanged pixels beside the narrow part; cutting the rows into groups, each with its own
  * column span, sends only what changed while keeping rectangles few.
  *
- * Rows are partitioned by dynamic programming: each group costs its bounding area plus a fixed
- * charge per rectangle (header and encoder setup, in pixel equivalents), rows without changes
- * cost nothing and end groups. Pure; reads both frames only inside `area`.
+ * Rows are partitioned by dynamic programming: each group of consecutive rows costs its bounding
+ * area plus a fixed charge per rectangle (header, zlib flush and encoder setup, in pixel
+ * equivalents); rows without changes may sit inside a group or between groups. Pure; reads
+ * both frames only inside `area`.
  */
 import type { Rect } from '../core/geometry.js';
 import type { PixelBuffer } from '../core/pixel-buffer.js';
 
 /** What one more rectangle costs, in pixels of area (≈ 30 bytes at text-like compression). */
 const RECT_COST_PX = 128;
-/** Areas with more changed rows than this are trimmed to one bounding box (bounded work). */
-const MAX_PARTITION_ROWS = 512;
+/** Areas with more rows than this between their first and last change get one bounding box (the partition is quadratic in rows). */
+const MAX_PARTITION_ROWS = 256;
 
 /**
  * Rectangles, disjoint and inside `area`, covering every pixel of `area` that differs between
@@ -56,7 +57,7 @@ export function changedRects(prev: PixelBuffer, cur: PixelBuffer, area: Rect): R
   for (let k = 1; k <= m; k++) {
     const i = first + k - 1;
     if (x1s[i]! < 0) {
-      // An unchanged row ends every group: it costs nothing and joins none.
+      // No group ends on an unchanged row (ending at the changed row above is never dearer).
       best[k] = best[k - 1]!;
       from[k] = -1;
       continue;
@@ -67,9 +68,12 @@ export function changedRects(prev: PixelBuffer, cur: PixelBuffer, area: Rect): R
     let bestFrom = k - 1;
     for (let j = k - 1; j >= 0; j--) {
       const row = first + j;
-      if (x1s[row]! < 0) break;
-      if (x1s[row]! < l) l = x1s[row]!;
-      if (x2s[row]! > r) r = x2s[row]!;
+      // A group may span unchanged rows (they cost their width like any other row): splitting
+      // at every gap would cost a rectangle each, and an encoder's stream context with it.
+      if (x1s[row]! >= 0) {
+        if (x1s[row]! < l) l = x1s[row]!;
+        if (x2s[row]! > r) r = x2s[row]!;
+      }
       const cost = best[j]! + (r - l) * (k - j) + RECT_COST_PX;
       if (cost < bestCost) {
         bestCost = cost;

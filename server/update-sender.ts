@@ -20,7 +20,7 @@ import type { ServerOptions } from './options.js';
 import { NATIVE_PIXEL_FORMAT, PixelConverter } from './pixel-format.js';
 import type { EncodeManager } from './encoding/encode-manager.js';
 import { rectHeader } from './encoding/encoder.js';
-import { UpdateState, orderCopyRects, type PendingCopy } from './updates/update-state.js';
+import { UpdateState, copyRectsFor, orderCopyRects, type PendingCopy } from './updates/update-state.js';
 import { Congestion } from './updates/congestion.js';
 import { encodeInSlices } from './updates/encode-in-slices.js';
 import {
@@ -310,7 +310,8 @@ export class UpdateSender {
     // ordered so that no rectangle overwrites another's source.
     if (copy) {
       this.moveLossy(copy);
-      for (const r of orderCopyRects(copy.region.rects(), copy.dx, copy.dy)) {
+      const screen = { x: 0, y: 0, w: fb.width, h: fb.height };
+      for (const r of orderCopyRects(copyRectsFor(copy, changed, screen), copy.dx, copy.dy)) {
         const c = this.encoder.encodeCopy(r, r.x - copy.dx, r.y - copy.dy, converter.bytesPerPixel);
         before.push(...c.chunks);
         rects += c.count;

@@ -150,3 +150,22 @@ export function orderCopyRects(rects: Rect[], dx: number, dy: number): Rect[] {
     return dx > 0 ? b.x - a.x : a.x - b.x;
   });
 }
+
+/**
+ * The rectangles to send for `copy`. A copy's region is often fragmented by the pixels that
+ * will be sent over it anyway (the cursor cell inside a scrolled terminal splits one copy into
+ * five rectangles of 16 bytes each); when every hole in its bounding box is covered by
+ * `overwritten` (pixel rectangles of the same update, which the client applies after the
+ * copies) and the box's source lies inside `screen`, the box alone is sent: the holes get
+ * shifted pixels first and their own pixels right after. Otherwise the region's rectangles.
+ */
+export function copyRectsFor(copy: PendingCopy, overwritten: Region, screen: Rect): Rect[] {
+  const rects = copy.region.rects();
+  if (rects.length < 2) return rects;
+  const box = copy.region.bounds()!;
+  const src = { x: box.x - copy.dx, y: box.y - copy.dy, w: box.w, h: box.h };
+  const inside = (r: Rect): boolean => r.x >= screen.x && r.y >= screen.y && r.x + r.w <= screen.x + screen.w && r.y + r.h <= screen.y + screen.h;
+  if (!inside(box) || !inside(src)) return rects;
+  const uncovered = Region.of(box).subtractRegion(copy.region).subtractRegion(overwritten);
+  return uncovered.isEmpty() ? [box] : rects;
+}

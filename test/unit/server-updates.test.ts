@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UpdateState, orderCopyRects } from '../../server/updates/update-state.js';
+import { UpdateState, copyRectsFor, orderCopyRects } from '../../server/updates/update-state.js';
 import { Congestion } from '../../server/updates/congestion.js';
 import type { Rect } from '../../core/geometry.js';
 import { Region } from '../../core/region.js';
@@ -11,7 +11,9 @@ const H = 30;
 /** Applies an update to a model client framebuffer exactly as a VNC client would. */
 function applyUpdate(client: Int32Array, server: Int32Array, u: ReturnType<UpdateState['take']>): void {
   if (u.copy) {
-    for (const r of orderCopyRects(u.copy.region.rects(), u.copy.dx, u.copy.dy)) {
+    // As the sender does: a fragmented copy may go as its bounding box when the pixels sent
+    // after it cover the holes.
+    for (const r of orderCopyRects(copyRectsFor(u.copy, u.changed, { x: 0, y: 0, w: W, h: H }), u.copy.dx, u.copy.dy)) {
       const tmp: number[] = [];
       for (let y = 0; y < r.h; y++) for (let x = 0; x < r.w; x++) tmp.push(client[(r.y + y - u.copy.dy) * W + r.x + x - u.copy.dx]!);
       let i = 0;
@@ -187,6 +189,22 @@ describe('UpdateState', () => {
     const right = { x: 5, y: 0, w: 5, h: 5 };
     expect(orderCopyRects([left, right], 2, 0)).toEqual([right, left]);
     expect(orderCopyRects([right, left], -2, 0)).toEqual([left, right]);
+  });
+
+  it('sends a fragmented copy as its bounding box only when the holes are overwritten and the source is on screen', () => {
+    const screen = { x: 0, y: 0, w: W, h: H };
+    // A scroll up by 3 with a cursor cell (damage) inside the copied area.
+    const region = Region.of({ x: 0, y: 0, w: W, h: 20 }).subtract({ x: 10, y: 17, w: 2, h: 3 });
+    expect(region.rects().length).toBeGreaterThan(1);
+    const copy = { region, dx: 0, dy: -3 };
+    expect(copyRectsFor(copy, Region.of({ x: 10, y: 17, w: 2, h: 3 }), screen)).toEqual([{ x: 0, y: 0, w: W, h: 20 }]);
+    // The hole is not sent as pixels in this update: keep the fragments.
+    expect(copyRectsFor(copy, Region.of({ x: 10, y: 17, w: 1, h: 3 }), screen)).toEqual(region.rects());
+    // The box's source would leave the screen (moving down from the top edge): fragments.
+    const down = { region: Region.of({ x: 0, y: 3, w: W, h: 10 }).subtract({ x: 5, y: 3, w: 2, h: 2 }), dx: 0, dy: 3 };
+    expect(copyRectsFor(down, Region.of({ x: 5, y: 3, w: 2, h: 2 }), screen)).toEqual([{ x: 0, y: 3, w: W, h: 10 }]);
+    const edge = { region: Region.of({ x: 0, y: 0, w: W, h: 10 }).subtract({ x: 5, y: 0, w: 2, h: 2 }), dx: 0, dy: -25 };
+    expect(copyRectsFor(edge, Region.of({ x: 5, y: 0, w: 2, h: 2 }), screen)).toEqual(edge.region.rects());
   });
 
   it('never copies from pixels the client was never sent', () => {
