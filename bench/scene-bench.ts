@@ -21,6 +21,9 @@ import { startXvfb } from '../cli/xvfb.js';
 import { createProgress, type Progress } from './lib/progress.js';
 import { runMain, runScoped, writeResults } from './lib/bench-main.js';
 import { hasCommand, ResourceScope } from './lib/processes.js';
+import { openX11 } from '../core/x11-connection.js';
+import { createPixelBuffer, type PixelBuffer } from '../core/pixel-buffer.js';
+import { X11FrameGrabber } from '../capture/x11-frame-grabber.js';
 import { formatBytes } from './lib/stats.js';
 import { parseSceneBenchArgs, planCells, SCENE_BENCH_USAGE, type PlannedCell, type SceneBenchArgs } from './scenes/args.js';
 import { renderSceneChart } from './scenes/chart.js';
@@ -47,6 +50,19 @@ interface RunState {
   oursFailed: number;
 }
 
+/** The truth for the quality comparison: the root window as the X server has it (BGRX). */
+async function screenGrabber(display: string, scope: ResourceScope): Promise<() => Promise<PixelBuffer>> {
+  const conn = await openX11({ display, shm: true });
+  scope.defer('close the screen grabber', () => conn.close());
+  const grabber = await X11FrameGrabber.create(conn);
+  scope.defer('release the grabber', () => grabber.close());
+  const frame = createPixelBuffer(conn.width, conn.height);
+  return async () => {
+    await grabber.grab(frame);
+    return frame;
+  };
+}
+
 /** `--trace`: one JSON line per update (synchronous appends keep lines whole and ordered). */
 function traceWriter(path: string, scene: string, server: string, encoding: string): (u: SceneUpdate, atMs: number) => void {
   return (u, atMs) => {
@@ -65,6 +81,7 @@ async function runScene(
   ticks: number,
   state: RunState,
   progress: Progress,
+  grabScreen: () => Promise<PixelBuffer>,
 ): Promise<void> {
   const scene = createScene(name, args.seed);
   state.scenes.push({ name, description: scene.description, fps: scene.fps });
@@ -95,6 +112,7 @@ async function runScene(
               ticksPerSecond: ticks,
               ...(typing ? { typing, focus: focus! } : {}),
               ...(args.tracePath ? { onUpdate: traceWriter(args.tracePath, name, serverId, cell.encoding) } : {}),
+              ...(encoding.lossy ? { quality: grabScreen } : {}),
             });
             const r = toCell(name, serverId, cell.encoding, encoding.lossy, m);
             state.cells.push(r);
@@ -157,8 +175,9 @@ async function runSceneBench(args: SceneBenchArgs, scope: ResourceScope, progres
   const ctx: ServerContext = { display: xvfb.display, env, xauthority: xvfb.xauthorityPath, scope };
   const ticks = await clockTicksPerSecond();
   const counter = { done: 0, total: plan.length };
+  const grabScreen = await screenGrabber(xvfb.display, scope);
   for (const name of args.scenes) {
-    await runScene(name, plan.filter((c) => c.scene === name), counter, ctx, args, ticks, state, progress);
+    await runScene(name, plan.filter((c) => c.scene === name), counter, ctx, args, ticks, state, progress, grabScreen);
   }
 
   const cpu = cpus();
@@ -166,7 +185,12 @@ async function runSceneBench(args: SceneBenchArgs, scope: ResourceScope, progres
   if (Math.max(loadStart, loadEnd) > cpu.length) {
     progress.note(`load average ${loadStart.toFixed(1)} → ${loadEnd.toFixed(1)} on ${cpu.length} CPUs: other processes competed for the cores`);
   }
-  if (state.cells.some((c) => c.lossy)) progress.note('lossy cells: bytes only; image quality (PSNR) is not measured, so "at equal or better quality" is not checked');
+  if (state.cells.some((c) => c.lossy)) {
+    progress.note(
+      'lossy cells: quality = the viewer\'s picture after the scene stopped and the server went quiet (settled PSNR); ' +
+        'pictures on the way (JPEG before a lossless refresh) are not scored',
+    );
+  }
   const results: SceneBenchResults = {
     schema: SCENE_RESULTS_SCHEMA,
     mode: args.mode,

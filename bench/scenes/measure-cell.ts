@@ -5,12 +5,18 @@
  * incremental update request outstanding — the next one is sent as soon as an update has been
  * read, as a viewer on a fast link does. Bytes are counted per update on the wire; the server's
  * CPU time comes from /proc. In the typing scene the client also types (at the scene's rate)
- * and times each key until the update that carries its echo has arrived.
+ * and times each key until the update that carries its echo has arrived. In lossy cells the
+ * client also decodes every update (bench/lib/rfb-decoders.ts), and after the interval, once
+ * the scene has stopped and the server has been quiet for a second, its picture is compared
+ * with the screen (the settled quality: exact for a server that refreshes losslessly).
  */
 import { ErrorCode, VncError } from '../../core/errors.js';
 import type { Rect } from '../../core/geometry.js';
 import { isPixelEncoding } from '../lib/rect-framing.js';
 import { encodingName } from '../../server/encoding/encodings.js';
+import type { PixelBuffer } from '../../core/pixel-buffer.js';
+import { compareShown, type ImageQuality } from '../lib/psnr.js';
+import { RfbTestDecoder } from '../lib/rfb-decoders.js';
 import { processCpuMs } from './cpu.js';
 import type { ScenePlayer } from './player.js';
 import type { TypingPlan } from './scene-catalog.js';
@@ -28,6 +34,11 @@ export interface CellOptions {
   readonly typing?: TypingPlan;
   /** Gives the typing terminal the focus (before the keys). */
   readonly focus?: () => Promise<void>;
+  /**
+   * Lossy cells: decode every update (what a viewer shows) and, once the scene has stopped and
+   * the server has gone quiet, compare it with the screen from this grab.
+   */
+  readonly quality?: () => Promise<PixelBuffer>;
   /** Called with every update counted in the interval (ms since play), for `--trace`. */
   readonly onUpdate?: (u: SceneUpdate, atMs: number) => void;
 }
@@ -50,6 +61,8 @@ export interface CellMeasurement {
   readonly framesLate: number;
   /** Where the bytes went: rectangles, pixels and wire bytes per rectangle encoding. */
   readonly byEncoding: Readonly<Record<string, EncodingShare>>;
+  /** With `quality`: the viewer's picture against the screen after the scene stopped and settled. */
+  readonly settled?: ImageQuality;
 }
 
 export interface EncodingShare {
@@ -65,14 +78,20 @@ const UPDATE_TIMEOUT_MS = 15_000;
 /** No update for this long = the screen is quiet (longer than any server's poll cycle). */
 const QUIET_MS = 250;
 const QUIET_BOUND_MS = 5000;
+/**
+ * Settling before the quality comparison: quiet this long (a server's lossless refresh waits
+ * for a quiet moment first: ours 100 ms, TigerVNC's about as long), at most this long in all.
+ */
+const SETTLE_QUIET_MS = 1000;
+const SETTLE_BOUND_MS = 15_000;
 
 function intersects(a: Rect, b: Rect): boolean {
   return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
 }
 
-async function drainUntilQuiet(client: SceneClient): Promise<void> {
-  const deadline = performance.now() + QUIET_BOUND_MS;
-  while (performance.now() < deadline && (await client.waitForMessage(QUIET_MS))) {
+async function drainUntilQuiet(client: SceneClient, quietMs = QUIET_MS, boundMs = QUIET_BOUND_MS): Promise<void> {
+  const deadline = performance.now() + boundMs;
+  while (performance.now() < deadline && (await client.waitForMessage(quietMs))) {
     await client.readUpdate(UPDATE_TIMEOUT_MS);
     client.requestUpdate(true);
   }
@@ -82,6 +101,7 @@ export async function measureCell(opts: CellOptions): Promise<CellMeasurement> {
   const { server, player } = opts;
   await player.reset();
   const client = await SceneClient.connect({ host: server.host, port: server.port, timeoutMs: CONNECT_TIMEOUT_MS });
+  if (opts.quality) client.decoder = new RfbTestDecoder(client.format, client.width, client.height);
   let typingTimer: NodeJS.Timeout | null = null;
   try {
     client.setEncodings(opts.encodings);
@@ -157,14 +177,24 @@ export async function measureCell(opts: CellOptions): Promise<CellMeasurement> {
     const cpuMs = (await processCpuMs(server.pid, opts.ticksPerSecond)) - cpu0;
     if (typingTimer) clearTimeout(typingTimer);
     const stats = await player.pause();
+    let settled: ImageQuality | undefined;
+    if (opts.quality) {
+      await drainUntilQuiet(client, SETTLE_QUIET_MS, SETTLE_BOUND_MS);
+      const truth = await opts.quality();
+      settled = compareShown(client.decoder!.pixels, client.format, client.width, client.height, truth);
+    }
     // Keys still waiting, except those sent in the last 200 ms (their echo may be on its way).
     keysMissed = pending.filter((p) => p.sentAt < end - 200).length;
     if (plan && latencies.length === 0) {
       throw new VncError(ErrorCode.Timeout, `${server.id}: no key echo seen in ${keys.length} keys (is the terminal focused?)`);
     }
-    return { elapsedMs, updates, bytes, rawEquivalentBytes, cpuMs, latencies, keysMissed, framesDrawn: stats.frames, framesLate: stats.late, byEncoding };
+    return {
+      elapsedMs, updates, bytes, rawEquivalentBytes, cpuMs, latencies, keysMissed, framesDrawn: stats.frames, framesLate: stats.late, byEncoding,
+      ...(settled ? { settled } : {}),
+    };
   } finally {
     if (typingTimer) clearTimeout(typingTimer);
+    client.decoder?.dispose();
     client.close();
   }
 }

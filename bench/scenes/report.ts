@@ -47,6 +47,7 @@ const COLUMNS: Column[] = [
   { header: 'CPU %', align: 'right' },
   { header: 'CPU ms/upd', align: 'right' },
   { header: 'key→echo p50/p95 ms', align: 'right' },
+  { header: 'settled PSNR', align: 'right' },
   { header: 'ours÷this B/s', align: 'right' },
   { header: 'ours÷this CPU', align: 'right' },
   { header: 'targets' },
@@ -70,6 +71,7 @@ export function renderSceneTable(results: SceneBenchResults): string {
       num(c.cpuPercent),
       c.updates ? num(c.cpuMsPerUpdate, 2) : '-',
       c.latencyMs ? `${num(c.latencyMs.p50)}/${num(c.latencyMs.p95)}` : '',
+      c.settledQuality ? (c.settledQuality.identical ? 'exact' : `${num(c.settledQuality.psnrDb)} dB`) : '',
       ours ? ratio(ours.bytesPerSecond, c.bytesPerSecond) : '',
       ours ? ratio(ours.cpuPercent, c.cpuPercent) : '',
       c.targets.length ? `${met === c.targets.length ? '✓' : '✗'} ${met}/${c.targets.length}` : '',
@@ -82,12 +84,18 @@ export function renderSceneTable(results: SceneBenchResults): string {
   out.push('');
   out.push('÷Raw = wire bytes ÷ the same rectangles sent as Raw without CopyRect. CPU = server process, % of one core (all threads).');
   out.push('ours÷this < 1 means vnc-runner used less than that server on the same scene and encoding.');
+  out.push('settled PSNR (lossy cells) = what the viewer shows once the scene stopped and the server went quiet, against the screen; exact = identical pixels.');
   const missed = cells.flatMap((c) => c.targets.filter((t) => !t.met).map((t) => ({ c, t })));
   const total = cells.reduce((n, c) => n + c.targets.length, 0);
   out.push('');
   out.push(`Targets: ${total - missed.length} of ${total} met.`);
   for (const { c, t } of missed) {
-    const fmt = (v: number): string => (t.id.startsWith('bytes') ? (v >= 0.01 ? `${v.toFixed(3)} MB/s` : `${(v * 1000).toFixed(2)} kB/s`) : t.id.startsWith('cpu') ? `${v.toFixed(1)} %` : `${v.toFixed(1)} ms`);
+    const fmt = (v: number): string =>
+      t.id.startsWith('bytes')
+        ? v >= 0.01 ? `${v.toFixed(3)} MB/s` : `${(v * 1000).toFixed(2)} kB/s`
+        : t.id.startsWith('cpu') ? `${v.toFixed(1)} %`
+        : t.id.startsWith('quality') ? `${v.toFixed(1)} dB`
+        : `${v.toFixed(1)} ms`;
     out.push(`  ✗ ${c.scene} / ${c.encoding}: ${t.label} — measured ${fmt(t.value)}`);
   }
   for (const s of results.servers.filter((s) => s.status !== 'measured')) out.push(`note: ${s.id} ${s.status}: ${s.reason ?? ''}`);

@@ -46,6 +46,11 @@ export interface CellResult {
   readonly framesLate: number;
   /** Rectangles, pixels and bytes per rectangle encoding (where the bytes went). */
   readonly byEncoding: Readonly<Record<string, EncodingShare>>;
+  /**
+   * Lossy cells: what the viewer shows once the scene has stopped and the server has gone quiet,
+   * against the screen (PSNR over R, G, B; 100 dB = identical, i.e. refreshed losslessly).
+   */
+  readonly settledQuality?: { readonly psnrDb: number; readonly identical: boolean; readonly differingPixels: number };
   /** vnc-runner cells only. */
   readonly targets: readonly TargetCheck[];
 }
@@ -107,6 +112,7 @@ export function toCell(scene: SceneName, server: ServerId, encoding: EncodingId,
     framesDrawn: m.framesDrawn,
     framesLate: m.framesLate,
     byEncoding: m.byEncoding,
+    ...(m.settled ? { settledQuality: m.settled } : {}),
     targets: [],
   };
 }
@@ -131,7 +137,8 @@ function check(id: string, label: string, value: number, limit: number): TargetC
  * The issue-3 targets of one vnc-runner cell, given every cell of the run:
  * - lossless: terminal ≤ 0.05 MB/s, window drag ≤ 0.1 MB/s; web scroll ≤ ½ and slideshow and
  *   video ≤ 1× the best (lowest) lossless bytes/s of any peer on that scene;
- * - lossy (JPEG q6): ≤ the best peer's JPEG q6 bytes/s on that scene (quality is not measured);
+ * - lossy (JPEG q6): ≤ the best peer's JPEG q6 bytes/s on that scene, and a settled picture at
+ *   least as good as that peer's (PSNR against the screen once the scene has stopped);
  * - CPU ≤ x0vncserver's on the same scene and encoding;
  * - input latency (typing) p50 ≤ 10 ms, p95 ≤ 20 ms.
  * Raw is a baseline and has only the CPU and latency targets. A comparison whose peer was not
@@ -152,8 +159,21 @@ export function evaluateTargets(cell: CellResult, all: readonly CellResult[]): T
     }
     const lossy = peers.filter((c) => c.lossy);
     if (cell.lossy && lossy.length) {
-      const best = Math.min(...lossy.map((c) => c.bytesPerSecond));
+      const bestPeer = lossy.reduce((a, c) => (c.bytesPerSecond < a.bytesPerSecond ? c : a));
+      const best = bestPeer.bytesPerSecond;
       out.push(check('bytes.vs-best-peer-lossy', `≤ best peer JPEG q6 (${rate(best / MB)})`, cell.bytesPerSecond / MB, best / MB));
+      const ours = cell.settledQuality;
+      const theirs = bestPeer.settledQuality;
+      if (ours && theirs) {
+        const db = (q: { psnrDb: number; identical: boolean }): string => (q.identical ? 'identical' : `${q.psnrDb.toFixed(1)} dB`);
+        out.push({
+          id: 'quality.vs-best-peer-lossy',
+          label: `settled picture ≥ that peer's (${bestPeer.server}: ${db(theirs)})`,
+          value: ours.psnrDb,
+          limit: theirs.psnrDb,
+          met: ours.psnrDb >= theirs.psnrDb,
+        });
+      }
     }
   }
   const x0 = peers.find((c) => c.server === 'x0vncserver' && c.encoding === cell.encoding);

@@ -7,11 +7,13 @@
  */
 import net from 'node:net';
 import type { ByteReader } from '../lib/byte-reader.js';
-import { connectRfb, keyEventMessage, setEncodingsMessage, updateRequestMessage } from '../lib/rfb-connect.js';
-import { isPixelEncoding, skipNonUpdateMessage, skipRectBody, type FramingFormat } from '../lib/rect-framing.js';
+import { connectRfb, keyEventMessage, setEncodingsMessage, updateRequestMessage, type ServerPixelFormat } from '../lib/rfb-connect.js';
+import { isPixelEncoding, skipNonUpdateMessage, skipRectBody } from '../lib/rect-framing.js';
+import type { RfbTestDecoder } from '../lib/rfb-decoders.js';
 import { skipHextile } from './hextile-framing.js';
 
 const HEXTILE = 5;
+const LAST_RECT = -224;
 
 export interface ClientRect {
   readonly x: number;
@@ -46,7 +48,12 @@ export interface SceneClientOptions {
 export class SceneClient {
   width = 0;
   height = 0;
-  format!: FramingFormat & { bigEndian: boolean };
+  format!: ServerPixelFormat;
+  /**
+   * When set, rectangle bodies are decoded into it (what a viewer would show) instead of only
+   * framed: the quality measurement of lossy cells. Bytes are counted the same way.
+   */
+  decoder: RfbTestDecoder | null = null;
   private constructor(
     private readonly socket: net.Socket,
     private readonly reader: ByteReader,
@@ -104,8 +111,10 @@ export class SceneClient {
         const start = this.consumed;
         const h = await r.read(12, deadline);
         const head = { x: h.readUInt16BE(0), y: h.readUInt16BE(2), w: h.readUInt16BE(4), h: h.readUInt16BE(6), encoding: h.readInt32BE(8) };
-        if (head.encoding === HEXTILE) await skipHextile(r, head.w, head.h, this.format.bitsPerPixel / 8, deadline);
-        else if (!(await skipRectBody(r, head, this.format, deadline))) break; // LastRect
+        if (head.encoding === LAST_RECT) break;
+        if (this.decoder) await this.decoder.decodeRect(head, { read: (n) => r.read(n, deadline) });
+        else if (head.encoding === HEXTILE) await skipHextile(r, head.w, head.h, this.format.bitsPerPixel / 8, deadline);
+        else await skipRectBody(r, head, this.format, deadline);
         const rect: ClientRect = { ...head, bytes: this.consumed - start };
         rects.push(rect);
         if (isPixelEncoding(rect.encoding)) pixelArea += rect.w * rect.h;

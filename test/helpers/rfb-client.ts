@@ -5,7 +5,7 @@
  * Every wait is bounded.
  */
 import net from 'node:net';
-import { ClientInflate } from './rfb-decoders.js';
+import { ClientInflate } from '../../bench/lib/rfb-decoders.js';
 import { vncAuthResponse as serverVncAuthResponse } from '../../server/auth/vnc-auth.js';
 
 export interface ClientPixelFormat {

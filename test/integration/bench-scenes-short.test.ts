@@ -59,6 +59,11 @@ describe.skipIf(missing.length > 0)('scene benchmark --short', () => {
       } else {
         expect(c.latencyMs).toBeUndefined();
       }
+      // Lossy cells were decoded and compared with the screen once settled: our server
+      // refreshes JPEG areas losslessly, so the viewer ends up with the exact screen.
+      const q = c.settledQuality as { identical: boolean; differingPixels: number } | undefined;
+      if (c.lossy) expect(q, `${tag} settled quality`).toMatchObject({ identical: true, differingPixels: 0 });
+      else expect(q).toBeUndefined();
     }
     // Scene motion really reached the server: the moving scenes send far more than idle.
     const bps = (scene: string): number => results.cells.find((c) => c.scene === scene && c.encoding === 'tight')!.bytesPerSecond as number;

@@ -93,6 +93,23 @@ describe('issue-3 targets', () => {
     expect(evaluateTargets(peers[0]!, peers)).toEqual([]);
   });
 
+  it('lossy: the settled picture is compared with the lowest-bytes peer\'s', () => {
+    const q = (psnrDb: number, identical = false) => ({ psnrDb, identical, differingPixels: identical ? 0 : 1 });
+    const peers = [
+      cell({ scene: 'slideshow', server: 'x11vnc', encoding: 'tight-jpeg6', lossy: true, bytesPerSecond: 0.2e6, settledQuality: q(41.7) }),
+      cell({ scene: 'slideshow', server: 'x0vncserver', encoding: 'tight-jpeg6', lossy: true, bytesPerSecond: 2e6, settledQuality: q(45) }),
+    ];
+    const exact = evaluateTargets(cell({ scene: 'slideshow', encoding: 'tight-jpeg6', lossy: true, bytesPerSecond: 2.5e6, settledQuality: q(100, true) }), peers);
+    expect(exact.find((t) => t.id === 'bytes.vs-best-peer-lossy')).toMatchObject({ met: false });
+    expect(exact.find((t) => t.id === 'quality.vs-best-peer-lossy')).toMatchObject({ met: true, limit: 41.7 });
+    expect(exact.find((t) => t.id === 'quality.vs-best-peer-lossy')!.label).toContain('x11vnc: 41.7 dB');
+    const worse = evaluateTargets(cell({ scene: 'slideshow', encoding: 'tight-jpeg6', lossy: true, bytesPerSecond: 0.1e6, settledQuality: q(30) }), peers);
+    expect(worse.find((t) => t.id === 'quality.vs-best-peer-lossy')).toMatchObject({ met: false });
+    // Without a measured picture on either side there is no quality check.
+    const none = evaluateTargets(cell({ scene: 'slideshow', encoding: 'tight-jpeg6', lossy: true, bytesPerSecond: 0.1e6 }), peers);
+    expect(none.some((t) => t.id === 'quality.vs-best-peer-lossy')).toBe(false);
+  });
+
   it('CPU against x0vncserver on the same encoding, latency on the typing scene', () => {
     const all = [cell({ scene: 'typing', server: 'x0vncserver', cpuPercent: 4 })];
     const t = evaluateTargets(cell({ scene: 'typing', cpuPercent: 6, latencyMs: { n: 100, p50: 9, p95: 25, missed: 0 } }), all);

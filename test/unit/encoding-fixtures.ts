@@ -7,7 +7,7 @@ import { createPixelBuffer, type PixelBuffer } from '../../core/pixel-buffer.js'
 import type { Rect } from '../../core/geometry.js';
 import { PixelConverter, NATIVE_PIXEL_FORMAT, type PixelFormat } from '../../server/pixel-format.js';
 import type { EncodeContext, EncodedRects, Encoder } from '../../server/encoding/encoder.js';
-import { BufferSource, RfbTestDecoder, clientPixelToRgb } from '../helpers/rfb-decoders.js';
+import { BufferSource, RfbTestDecoder, clientPixelToRgb } from '../../bench/lib/rfb-decoders.js';
 
 export const FORMATS: Record<string, PixelFormat> = {
   native32: NATIVE_PIXEL_FORMAT,

@@ -3,7 +3,7 @@ import { EncodeManager } from '../../server/encoding/encode-manager.js';
 import { findSolidRects } from '../../server/encoding/solid.js';
 import { Encoding } from '../../server/encoding/encodings.js';
 import { Region } from '../../core/region.js';
-import { RfbTestDecoder, BufferSource } from '../helpers/rfb-decoders.js';
+import { RfbTestDecoder, BufferSource } from '../../bench/lib/rfb-decoders.js';
 import { FORMATS, ctxFor, decodeAll, expectRegionDecoded, makeFramebuffer } from './encoding-fixtures.js';
 
 /** SetEncodings lists as real clients send them (testing-notes.md, client sources). */

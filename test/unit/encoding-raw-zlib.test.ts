@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { createRawEncoder } from '../../server/encoding/raw.js';
 import { createZlibEncoder } from '../../server/encoding/zlib.js';
 import { Encoding } from '../../server/encoding/encodings.js';
-import { RfbTestDecoder, BufferSource } from '../helpers/rfb-decoders.js';
+import { RfbTestDecoder, BufferSource } from '../../bench/lib/rfb-decoders.js';
 import { FORMATS, ODD_RECTS, ctxFor, decodeAll, expectRegionDecoded, makeFramebuffer, roundTrip, type ContentClass } from './encoding-fixtures.js';
 
 const CLASSES: ContentClass[] = ['solid', 'twoColour', 'palette', 'noise', 'desktop'];

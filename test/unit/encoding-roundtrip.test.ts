@@ -1,6 +1,6 @@
 /**
  * Every encoder × content class × client pixel format, encoded and decoded by the independent
- * test decoder (test/helpers/rfb-decoders.ts), compared pixel for pixel.
+ * test decoder (bench/lib/rfb-decoders.ts), compared pixel for pixel.
  */
 import { deflateSync } from 'node:zlib';
 import { describe, it, expect } from 'vitest';
@@ -12,7 +12,7 @@ import { createTightEncoder } from '../../server/encoding/tight.js';
 import { createTightPngEncoder } from '../../server/encoding/tight-png.js';
 import { gradientFilter } from '../../server/encoding/tight-gradient.js';
 import { Encoding } from '../../server/encoding/encodings.js';
-import { RfbTestDecoder } from '../helpers/rfb-decoders.js';
+import { RfbTestDecoder } from '../../bench/lib/rfb-decoders.js';
 import { FORMATS, ODD_RECTS, ctxFor, decodeAll, expectRegionDecoded, makeFramebuffer, roundTrip, type ContentClass } from './encoding-fixtures.js';
 
 const CLASSES: ContentClass[] = ['solid', 'twoColour', 'palette', 'noise', 'desktop'];

@@ -207,7 +207,7 @@ describe('VncServer sessions (synthetic desktop)', () => {
 
 describe('lossy updates and CopyRect through a session (synthetic desktop)', () => {
   it('sends a photo-like area as JPEG, then refreshes it losslessly once the screen is quiet', async () => {
-    const { RfbTestDecoder } = await import('../helpers/rfb-decoders.js');
+    const { RfbTestDecoder } = await import('../../bench/lib/rfb-decoders.js');
     const r = await rig();
     const c = await client(r.port);
     const dec = new RfbTestDecoder(c.serverFormat, c.width, c.height);
@@ -233,7 +233,7 @@ describe('lossy updates and CopyRect through a session (synthetic desktop)', () 
   });
 
   it('turns a reported copy into CopyRect rectangles for clients that list it', async () => {
-    const { RfbTestDecoder } = await import('../helpers/rfb-decoders.js');
+    const { RfbTestDecoder } = await import('../../bench/lib/rfb-decoders.js');
     const r = await rig();
     const c = await client(r.port);
     const dec = new RfbTestDecoder(c.serverFormat, c.width, c.height);
@@ -259,7 +259,7 @@ describe('lossy updates and CopyRect through a session (synthetic desktop)', () 
 
 describe('large updates', () => {
   it('encodes a large update in slices from a snapshot, exactly, even while the screen keeps changing', async () => {
-    const { RfbTestDecoder } = await import('../helpers/rfb-decoders.js');
+    const { RfbTestDecoder } = await import('../../bench/lib/rfb-decoders.js');
     const r = await rig({}, [800, 600]);
     const c = await client(r.port);
     for (const encodings of [[16], [7], [5]]) {
@@ -287,7 +287,7 @@ describe('large updates', () => {
 
 describe('rectangle order', () => {
   it('starts a full refresh at (0,0) even when a large solid area is found elsewhere', async () => {
-    const { RfbTestDecoder } = await import('../helpers/rfb-decoders.js');
+    const { RfbTestDecoder } = await import('../../bench/lib/rfb-decoders.js');
     const r = await rig({}, [320, 240]);
     r.desktop.paint({ x: 0, y: 0, w: 320, h: 240 }, (x, y) => (x * 7919 + y * 104729) & 0xffffff);
     r.desktop.paint({ x: 100, y: 80, w: 200, h: 150 }, () => 0x336699); // solid, not at the origin

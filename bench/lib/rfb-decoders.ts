@@ -1,6 +1,8 @@
 /**
  * Independent decoders for every encoding the server emits, written from rfbproto.rst (not
- * from our encoders) so encode → decode round trips are a real check. The decoder keeps a
+ * from our encoders) so encode → decode round trips are a real check. The tests use them for
+ * round trips; the scene benchmark uses them to see what a viewer of a lossy stream ends up
+ * showing (its quality figures), for our server and the peers alike. The decoder keeps a
  * framebuffer of *client pixel values* (numbers in the client's pixel format), which tests
  * compare with `PixelConverter.pixel()` of the source pixels.
  *
