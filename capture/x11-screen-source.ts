@@ -2,8 +2,10 @@
  * The X11 screen as a frame source: what the composition root wraps into the server's
  * `Desktop` (framebuffer + poll + cursor + resize + fatal error).
  *
- * Each poll captures the root (MIT-SHM or GetImage), compares it with the last reported frame
- * in 16×16 tiles, and returns the coalesced rectangles that really changed. DAMAGE events are
+ * Each poll captures the root (MIT-SHM or GetImage; with DAMAGE hints covering at most 3/4 of
+ * the rows, only those rows), compares it with the last reported frame in 16×16 tiles, and
+ * returns the rectangles that really changed (coalesced, then trimmed to the changed pixels by
+ * `changed-rects.ts`). DAMAGE events are
  * only hints (x11vnc's lesson: damage can be wrong): with no damage since the last poll the
  * capture is skipped, with some the comparison is limited to the hinted tiles, and every
  * `verifyIntervalMs` a full comparison runs regardless.
@@ -13,9 +15,10 @@
  * hint-limited one only the reported rectangles are copied across, because pixels outside the
  * hints were not compared and must not slip into the framebuffer unreported.
  *
- * `pollMotion()` also detects motion (scrolling, moved windows; `motion-detect.ts`): verified
- * copies are applied to the comparison baseline and reported before the rectangles that still
- * changed, so a scroll costs a CopyRect plus the exposed strip. `poll()` never detects motion.
+ * `pollMotion()` also detects motion (scrolling, moved windows; `motion-detect.ts`): the copies
+ * are applied to the comparison baseline and reported before the rectangles that still differ
+ * (the exposed strip, and the few pixels a copy's edge rows did not explain), so a scroll costs
+ * a CopyRect plus what is really new. `poll()` never detects motion.
  *
  * Uses its own X connection so capture round trips never queue behind input or clipboard
  * traffic.
