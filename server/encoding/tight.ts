@@ -32,17 +32,21 @@ const STREAM_FULL = 0, STREAM_MONO = 1, STREAM_INDEXED = 2;
 /**
  * zlib levels per stream for a compress level. Full-colour data barely compresses better at high
  * levels (platform-findings §6: photo-like 1.3–1.7:1 at any level) but costs several times more,
- * so its stream stays at ≤ 3. Palette data (1 byte or 1 bit per pixel: text, UI) is small and
+ * so its stream stays at ≤ 3, and at 1 for the usual compress level 2: after the gradient filter
+ * level 1 sends 4 % more bytes than level 3 for 13–15 % less CPU (measured in `npm run bench`
+ * on the slideshow and video scenes). Palette data (1 byte or 1 bit per pixel: text, UI) is small and
  * gains from lazy matching, which zlib does from level 4 on: its streams use at least level 6
  * unless the client asked for no compression at all (measured in `npm run bench`: the
  * terminal's and the window drag's bytes −5 to −12 % at compress level 2, CPU unchanged).
  */
 function streamLevels(compressLevel: number): [number, number, number] {
-  const raw = Math.min(compressLevel, 3);
+  const raw = FULL_COLOUR_ZLIB_LEVEL[Math.min(compressLevel, FULL_COLOUR_ZLIB_LEVEL.length - 1)]!;
   const palette = compressLevel === 0 ? 0 : Math.max(compressLevel, PALETTE_MIN_ZLIB_LEVEL);
   return [raw, palette, palette];
 }
 
+/** zlib level of the full-colour stream per compress level 0, 1, 2, 3, 4+ (see streamLevels). */
+const FULL_COLOUR_ZLIB_LEVEL = [0, 1, 1, 2, 3] as const;
 /** Least zlib level of the palette streams (see streamLevels). */
 const PALETTE_MIN_ZLIB_LEVEL = 6;
 
