@@ -63,6 +63,13 @@ export interface MotionDetectorOptions {
    * it, and what was not searched is plain damage. Default 20.
    */
   budgetMs?: number;
+  /**
+   * The first this many calls that search anything get `WARMUP_BUDGET_FACTOR` × `budgetMs`:
+   * before the JIT has compiled the search loops a search costs ~10× more (measured: 31 ms for
+   * the first window-drag search, 1.5 ms later), and a cut-short first search sends a whole
+   * moved window as pixels. Default 4.
+   */
+  warmupCalls?: number;
   /** Clusters searched per call, largest first. Default 4. */
   maxClusters?: number;
   /** Recent deltas tried first. Default 4. */
@@ -105,6 +112,8 @@ interface Miss {
   until: number;
   strikes: number;
 }
+/** Budget multiplier of the first searching calls (see `warmupCalls`). */
+const WARMUP_BUDGET_FACTOR = 5;
 /** Misses remembered at most (oldest dropped first). */
 const MAX_MISSES = 16;
 
@@ -163,6 +172,10 @@ export class MotionDetector {
   private readonly minCopyArea: number;
   private readonly maxShift: number;
   private readonly budgetMs: number;
+  private readonly warmupCalls: number;
+  private searchingCalls = 0;
+  /** This call's budget (`budgetMs`, or more while warming up). */
+  private callBudget = 0;
   private readonly maxClusters: number;
   private readonly recentMax: number;
   private readonly now: () => number;
@@ -184,6 +197,7 @@ export class MotionDetector {
     this.minCopyArea = opts.minCopyArea ?? 4096;
     this.maxShift = opts.maxShift ?? 512;
     this.budgetMs = opts.budgetMs ?? 20;
+    this.warmupCalls = opts.warmupCalls ?? 4;
     this.maxClusters = opts.maxClusters ?? 4;
     this.recentMax = opts.recentDeltas ?? 4;
     this.now = opts.now ?? processCpuMs;
@@ -230,6 +244,7 @@ export class MotionDetector {
     const t0 = this.now();
     this.callStart = t0;
     this.exhausted = false;
+    this.callBudget = this.searchingCalls++ < this.warmupCalls ? this.budgetMs * WARMUP_BUDGET_FACTOR : this.budgetMs;
     const out: FrameCopy[] = [];
     try {
       for (const { rect: cluster, miss } of clusters) {
@@ -284,7 +299,7 @@ export class MotionDetector {
   /** Whether this call's time budget is spent (counted once per call). */
   private overBudget(): boolean {
     if (this.exhausted) return true;
-    if (this.now() - this.callStart <= this.budgetMs) return false;
+    if (this.now() - this.callStart <= this.callBudget) return false;
     this.exhausted = true;
     this.stats.budgetExhausted++;
     return true;

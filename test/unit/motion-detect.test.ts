@@ -413,7 +413,7 @@ describe('no motion', () => {
 
   it('stops at the time budget and then reports plain damage', () => {
     let t = 0;
-    const detector = new MotionDetector({ budgetMs: 5, now: () => (t += 10) });
+    const detector = new MotionDetector({ budgetMs: 5, warmupCalls: 0, now: () => (t += 10) });
     const rand = rng(3);
     const prev = createPixelBuffer(400, 300);
     fillNoise(prev, { x: 0, y: 0, w: 400, h: 300 }, rand);
@@ -423,6 +423,29 @@ describe('no motion', () => {
     expect(result.copies).toEqual([]);
     expect(detector.stats.budgetExhausted).toBe(1);
     expectExactReconstruction(prev, cur, result);
+  });
+});
+
+describe('warm-up budget', () => {
+  it('gives the first searching calls five times the budget, then the budget itself', () => {
+    // A clock that charges 12 ms per reading: over a 5 ms budget at once, within 25 ms for a
+    // while. The same scroll is found while warming up and cut short afterwards.
+    let t = 0;
+    const detector = new MotionDetector({ budgetMs: 5, warmupCalls: 1, now: () => (t += 12) });
+    const rand = rng(4);
+    const prev = createPixelBuffer(400, 300);
+    fillNoise(prev, { x: 0, y: 0, w: 400, h: 300 }, rand);
+    const cur = clone(prev);
+    scrollRegion(cur, { x: 0, y: 0, w: 400, h: 300 }, -20, (s) => fillNoise(cur, s, rand));
+    const area = [{ x: 0, y: 0, w: 400, h: 300 }];
+    expect(detector.detect(prev, cur, area)).toHaveLength(1);
+    expect(detector.stats.budgetExhausted).toBe(0);
+    // (The wall clock jumps so the miss of the first call puts nothing in back-off.)
+    let wall = 0;
+    const cold = new MotionDetector({ budgetMs: 5, warmupCalls: 1, now: () => (t += 12), wallNow: () => (wall += 10_000) });
+    cold.detect(prev, createPixelBuffer(400, 300), area); // uses up the warm-up on another change
+    expect(cold.detect(prev, cur, area)).toEqual([]);
+    expect(cold.stats.budgetExhausted).toBe(1);
   });
 });
 
