@@ -96,6 +96,16 @@ function intersect(a: Rect, b: Rect): Rect | null {
   return x2 > x && y2 > y ? { x, y, w: x2 - x, h: y2 - y } : null;
 }
 
+/** A 400×300 noise frame and the same scrolled up by 20 rows (fresh noise exposed). */
+function scrolledNoise(seed: number): { prev: PixelBuffer; cur: PixelBuffer } {
+  const rand = rng(seed);
+  const prev = createPixelBuffer(400, 300);
+  fillNoise(prev, { x: 0, y: 0, w: 400, h: 300 }, rand);
+  const cur = clone(prev);
+  scrollRegion(cur, { x: 0, y: 0, w: 400, h: 300 }, -20, (s) => fillNoise(cur, s, rand));
+  return { prev, cur };
+}
+
 /**
  * Correctness tests do not depend on the machine's speed (a cold JIT or a busy CI core): the
  * budget is tested on its own with a fake clock.
@@ -414,11 +424,7 @@ describe('no motion', () => {
   it('stops at the time budget and then reports plain damage', () => {
     let t = 0;
     const detector = new MotionDetector({ budgetMs: 5, warmupCalls: 0, now: () => (t += 10) });
-    const rand = rng(3);
-    const prev = createPixelBuffer(400, 300);
-    fillNoise(prev, { x: 0, y: 0, w: 400, h: 300 }, rand);
-    const cur = clone(prev);
-    scrollRegion(cur, { x: 0, y: 0, w: 400, h: 300 }, -20, (s) => fillNoise(cur, s, rand));
+    const { prev, cur } = scrolledNoise(3);
     const { result } = runPipeline(prev, cur, detector);
     expect(result.copies).toEqual([]);
     expect(detector.stats.budgetExhausted).toBe(1);
@@ -432,11 +438,7 @@ describe('warm-up budget', () => {
     // while. The same scroll is found while warming up and cut short afterwards.
     let t = 0;
     const detector = new MotionDetector({ budgetMs: 5, warmupCalls: 1, now: () => (t += 12) });
-    const rand = rng(4);
-    const prev = createPixelBuffer(400, 300);
-    fillNoise(prev, { x: 0, y: 0, w: 400, h: 300 }, rand);
-    const cur = clone(prev);
-    scrollRegion(cur, { x: 0, y: 0, w: 400, h: 300 }, -20, (s) => fillNoise(cur, s, rand));
+    const { prev, cur } = scrolledNoise(4);
     const area = [{ x: 0, y: 0, w: 400, h: 300 }];
     expect(detector.detect(prev, cur, area)).toHaveLength(1);
     expect(detector.stats.budgetExhausted).toBe(0);
