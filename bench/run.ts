@@ -17,7 +17,7 @@ import { silentLogger } from '../core/log.js';
 import { startXvfb } from '../cli/xvfb.js';
 import { parseBenchArgs, USAGE, type BenchArgs } from './args.js';
 import { createProgress, type Progress } from './lib/progress.js';
-import { runMain, runScoped, writeResults } from './lib/bench-main.js';
+import { parseOrExitCode, runMain, runScoped, writeResults } from './lib/bench-main.js';
 import { hasCommand, ResourceScope } from './lib/processes.js';
 import { MetricCollector, RESULTS_SCHEMA, type BenchResults, type ServerInfo } from './lib/results.js';
 import { SCENES, type DesktopScene } from './lib/scene.js';
@@ -165,17 +165,8 @@ async function runBench(args: BenchArgs, scope: ResourceScope, progress: Progres
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  let args: BenchArgs;
-  try {
-    args = parseBenchArgs(argv);
-  } catch (err) {
-    process.stderr.write(`bench: ${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (args.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+  const args = parseOrExitCode('bench', argv, parseBenchArgs, USAGE);
+  if (typeof args === 'number') return args;
   const progress = createProgress({ quiet: args.quiet });
   return runScoped('bench', async (scope) => {
     const results = await runBench(args, scope, progress);

@@ -19,7 +19,7 @@ import { ErrorCode, VncError } from '../core/errors.js';
 import { silentLogger } from '../core/log.js';
 import { startXvfb } from '../cli/xvfb.js';
 import { createProgress, type Progress } from './lib/progress.js';
-import { runMain, runScoped, writeResults } from './lib/bench-main.js';
+import { parseOrExitCode, runMain, runScoped, writeResults } from './lib/bench-main.js';
 import { hasCommand, ResourceScope } from './lib/processes.js';
 import { openX11 } from '../core/x11-connection.js';
 import { createPixelBuffer, type PixelBuffer } from '../core/pixel-buffer.js';
@@ -214,17 +214,8 @@ async function runSceneBench(args: SceneBenchArgs, scope: ResourceScope, progres
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  let args: SceneBenchArgs;
-  try {
-    args = parseSceneBenchArgs(argv);
-  } catch (err) {
-    process.stderr.write(`scene-bench: ${(err as Error).message}\n${SCENE_BENCH_USAGE}`);
-    return 2;
-  }
-  if (args.help) {
-    process.stdout.write(SCENE_BENCH_USAGE);
-    return 0;
-  }
+  const args = parseOrExitCode('scene-bench', argv, parseSceneBenchArgs, SCENE_BENCH_USAGE);
+  if (typeof args === 'number') return args;
   const progress = createProgress({ quiet: args.quiet });
   return runScoped('scene-bench', async (scope) => {
     const { results, oursFailed } = await runSceneBench(args, scope, progress);

@@ -1,5 +1,6 @@
 /**
- * What both benchmark entry points share: writing the JSON + SVG outputs, and running the body
+ * What both benchmark entry points share: their command-line handling, writing the JSON + SVG
+ * outputs, and running the body
  * inside one ResourceScope that is disposed on success, on error and on SIGINT/SIGTERM (exit
  * 130), with errors mapped to exit codes (2 bad configuration, 1 anything else).
  */
@@ -7,6 +8,29 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { ErrorCode, isVncError } from '../../core/errors.js';
 import { ResourceScope } from './processes.js';
+
+/**
+ * Parses an entry point's argv with `parse` (which throws a RangeError on bad usage). Returns
+ * the arguments, or the exit code when there is nothing to run: 2 after printing the error and
+ * `usage` on stderr, 0 after printing `usage` for `--help`.
+ */
+export function parseOrExitCode<A extends { readonly help: boolean }>(
+  name: string,
+  argv: readonly string[],
+  parse: (argv: readonly string[]) => A,
+  usage: string,
+): A | number {
+  let args: A;
+  try {
+    args = parse(argv);
+  } catch (err) {
+    process.stderr.write(`${name}: ${(err as Error).message}\n${usage}`);
+    return 2;
+  }
+  if (!args.help) return args;
+  process.stdout.write(usage);
+  return 0;
+}
 
 /** Writes `results` as JSON to `jsonPath` and `svg` next to it (or to `svgPath`). */
 export async function writeResults(results: unknown, svgText: string, jsonPath: string, svgPath?: string): Promise<{ json: string; svg: string }> {

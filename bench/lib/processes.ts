@@ -263,3 +263,13 @@ export async function runToolOk(cmd: string, args: readonly string[], options: {
   if (r.code !== 0) throw new VncError(ErrorCode.Desktop, `${cmd} ${args.join(' ')} exited with ${r.code}: ${r.stderr.trim().slice(-1000)}`);
   return r;
 }
+
+/** The first match of `pattern` in what `cmd args` prints (bounded to 5 s), or `fallback`. */
+export async function toolVersion(cmd: string, args: string[], pattern: RegExp, fallback: string): Promise<string> {
+  try {
+    const r = await runTool(cmd, args, { timeoutMs: 5000 });
+    return pattern.exec(r.stdout + r.stderr)?.[0].trim() ?? fallback;
+  } catch {
+    return fallback;
+  }
+}

@@ -8,12 +8,11 @@
 import net from 'node:net';
 import type { ByteReader } from '../lib/byte-reader.js';
 import { connectRfb, keyEventMessage, setEncodingsMessage, updateRequestMessage, type ServerPixelFormat } from '../lib/rfb-connect.js';
-import { isPixelEncoding, skipNonUpdateMessage, skipRectBody } from '../lib/rect-framing.js';
+import { Enc, isPixelEncoding, skipNonUpdateMessage, skipRectBody } from '../lib/rect-framing.js';
 import type { RfbTestDecoder } from '../lib/rfb-decoders.js';
 import { skipHextile } from './hextile-framing.js';
 
 const HEXTILE = 5;
-const LAST_RECT = -224;
 
 export interface ClientRect {
   readonly x: number;
@@ -111,7 +110,7 @@ export class SceneClient {
         const start = this.consumed;
         const h = await r.read(12, deadline);
         const head = { x: h.readUInt16BE(0), y: h.readUInt16BE(2), w: h.readUInt16BE(4), h: h.readUInt16BE(6), encoding: h.readInt32BE(8) };
-        if (head.encoding === LAST_RECT) break;
+        if (head.encoding === Enc.LastRect) break;
         if (this.decoder) await this.decoder.decodeRect(head, { read: (n) => r.read(n, deadline) });
         else if (head.encoding === HEXTILE) await skipHextile(r, head.w, head.h, this.format.bitsPerPixel / 8, deadline);
         else await skipRectBody(r, head, this.format, deadline);

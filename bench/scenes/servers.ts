@@ -8,7 +8,7 @@
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, VncError } from '../../core/errors.js';
 import { freeLoopbackPort } from '../lib/ports.js';
-import { hasCommand, runTool, sleep, type Child, type ResourceScope } from '../lib/processes.js';
+import { hasCommand, sleep, toolVersion, type Child, type ResourceScope } from '../lib/processes.js';
 import { SceneClient } from './scene-client.js';
 
 export const SERVER_IDS = ['vnc-runner', 'x0vncserver', 'x11vnc'] as const;
@@ -61,15 +61,6 @@ async function waitUntilServing(child: Child, port: number): Promise<void> {
   throw new VncError(ErrorCode.Timeout, `${child.name} did not answer on port ${port} within ${START_TIMEOUT_MS} ms (${(last as Error)?.message ?? 'no attempt'})`);
 }
 
-async function versionOf(cmd: string, args: string[], pattern: RegExp, fallback: string): Promise<string> {
-  try {
-    const r = await runTool(cmd, args, { timeoutMs: 5000 });
-    return pattern.exec(r.stdout + r.stderr)?.[0].trim() ?? fallback;
-  } catch {
-    return fallback;
-  }
-}
-
 /** vnc-runner's CLI as a user runs it, from this build (dist/cli/main.js). */
 async function startVncRunner(ctx: ServerContext): Promise<RunningServer> {
   const main = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
@@ -88,7 +79,7 @@ async function startVncRunner(ctx: ServerContext): Promise<RunningServer> {
 }
 
 async function startX0vncserver(ctx: ServerContext): Promise<RunningServer> {
-  const version = await versionOf('X0tigervnc', ['-version'], /TigerVNC Server version [^\n,]+/, 'TigerVNC');
+  const version = await toolVersion('X0tigervnc', ['-version'], /TigerVNC Server version [^\n,]+/, 'TigerVNC');
   const port = await freeLoopbackPort();
   const args = ['-display', ctx.display, '-rfbport', String(port), '-SecurityTypes', 'None', '-localhost', '-AlwaysShared'];
   const child = ctx.scope.spawn('X0tigervnc', args, { env: ctx.env });
@@ -102,7 +93,7 @@ async function startX0vncserver(ctx: ServerContext): Promise<RunningServer> {
 }
 
 async function startX11vnc(ctx: ServerContext): Promise<RunningServer> {
-  const version = await versionOf('x11vnc', ['-version'], /x11vnc: [^\s]+( lastmod: [^\n]+)?/, 'x11vnc');
+  const version = await toolVersion('x11vnc', ['-version'], /x11vnc: [^\s]+( lastmod: [^\n]+)?/, 'x11vnc');
   const port = await freeLoopbackPort();
   const args = ['-display', ctx.display, '-auth', ctx.xauthority, '-rfbport', String(port), '-localhost', '-forever', '-shared', '-nopw', '-quiet'];
   const child = ctx.scope.spawn('x11vnc', args, { env: ctx.env });

@@ -9,7 +9,7 @@
  */
 import { ErrorCode, VncError, isVncError } from '../../core/errors.js';
 import { freeLoopbackPort } from '../lib/ports.js';
-import { hasCommand, runTool, sleep, type Child } from '../lib/processes.js';
+import { hasCommand, sleep, toolVersion, type Child } from '../lib/processes.js';
 import { RfbProbe } from '../lib/rfb-probe.js';
 import type { RunningTarget, TargetFactory } from './target.js';
 
@@ -62,16 +62,6 @@ async function startWithRetries(details: string, launch: (port: number) => Launc
   throw lastErr instanceof Error ? lastErr : new VncError(ErrorCode.Desktop, String(lastErr));
 }
 
-/** The first match of `pattern` in what `cmd args` prints (bounded), or `fallback`. */
-async function versionOf(cmd: string, args: string[], pattern: RegExp, fallback: string): Promise<string> {
-  try {
-    const r = await runTool(cmd, args, { timeoutMs: 5000 });
-    return pattern.exec(r.stdout + r.stderr)?.[0].trim() ?? fallback;
-  } catch {
-    return fallback;
-  }
-}
-
 /** TigerVNC's scraping server, run in the foreground (X0tigervnc, not the daemonising wrapper). */
 export const x0vncserverTarget: TargetFactory = {
   id: 'x0vncserver',
@@ -79,7 +69,7 @@ export const x0vncserverTarget: TargetFactory = {
     hasCommand('X0tigervnc') || hasCommand('x0vncserver') ? null : 'not installed (Debian package tigervnc-scraping-server)',
   async start(ctx) {
     const direct = hasCommand('X0tigervnc');
-    const version = await versionOf(direct ? 'X0tigervnc' : 'x0vncserver', ['--version'], /TigerVNC Server version [^\n,]+/, 'TigerVNC');
+    const version = await toolVersion(direct ? 'X0tigervnc' : 'x0vncserver', ['--version'], /TigerVNC Server version [^\n,]+/, 'TigerVNC');
     return startWithRetries(
       `${version}, defaults (FrameRate 60, PollingCycle 30 ms, DAMAGE, MIT-SHM)`,
       (port) => {
@@ -98,7 +88,7 @@ export const x11vncTarget: TargetFactory = {
   id: 'x11vnc',
   unavailableReason: () => (hasCommand('x11vnc') ? null : 'not installed (Debian package x11vnc)'),
   async start(ctx) {
-    const version = await versionOf('x11vnc', ['-version'], /x11vnc: [^\s]+/, 'x11vnc');
+    const version = await toolVersion('x11vnc', ['-version'], /x11vnc: [^\s]+/, 'x11vnc');
     return startWithRetries(
       `${version}, defaults (-wait 20 ms, -defer 20 ms, XDAMAGE hints)`,
       (port) => {

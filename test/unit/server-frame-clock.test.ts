@@ -6,28 +6,30 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FrameClock } from '../../server/updates/frame-clock.js';
 
+/** A 30 fps clock whose ticks record their time; event-driven when `events` (DAMAGE hints). */
+function makeClock(opts: { events?: boolean; wanted?: () => boolean } = {}): { clock: FrameClock; ticks: number[] } {
+  const ticks: number[] = [];
+  const c = new FrameClock({
+    framerate: 30,
+    inputDelayMs: 8,
+    tick: async () => {
+      ticks.push(performance.now());
+    },
+    wanted: opts.wanted ?? (() => true),
+    onError: (e) => {
+      throw e;
+    },
+  });
+  if (opts.events) c.setEventDriven(true);
+  return { clock: c, ticks };
+}
+
 describe('FrameClock input look', () => {
   beforeEach(() => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] }));
   afterEach(() => vi.useRealTimers());
 
-  function clock(): { clock: FrameClock; ticks: number[] } {
-    const ticks: number[] = [];
-    const c = new FrameClock({
-      framerate: 30,
-      inputDelayMs: 8,
-      tick: async () => {
-        ticks.push(performance.now());
-      },
-      wanted: () => true,
-      onError: (e) => {
-        throw e;
-      },
-    });
-    return { clock: c, ticks };
-  }
-
   it('still looks inputDelayMs after the input when a regular tick was due sooner', async () => {
-    const { clock: c, ticks } = clock();
+    const { clock: c, ticks } = makeClock();
     c.requestNow();
     await vi.advanceTimersByTimeAsync(0);
     expect(ticks).toHaveLength(1); // t=0; the next regular tick is due at 33.3
@@ -44,7 +46,7 @@ describe('FrameClock input look', () => {
   });
 
   it('does not add a tick when the input look falls on a tick anyway', async () => {
-    const { clock: c, ticks } = clock();
+    const { clock: c, ticks } = makeClock();
     c.requestNow();
     await vi.advanceTimersByTimeAsync(0);
     await vi.advanceTimersByTimeAsync(20);
@@ -64,25 +66,8 @@ describe('FrameClock driven by change hints (DAMAGE)', () => {
   beforeEach(() => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] }));
   afterEach(() => vi.useRealTimers());
 
-  function eventClock(wanted = () => true): { clock: FrameClock; ticks: number[] } {
-    const ticks: number[] = [];
-    const c = new FrameClock({
-      framerate: 30,
-      inputDelayMs: 8,
-      tick: async () => {
-        ticks.push(performance.now());
-      },
-      wanted,
-      onError: (e) => {
-        throw e;
-      },
-    });
-    c.setEventDriven(true);
-    return { clock: c, ticks };
-  }
-
   it('polls once a burst of hints has been quiet, not in the middle of it', async () => {
-    const { clock: c, ticks } = eventClock();
+    const { clock: c, ticks } = makeClock({ events: true });
     c.requestNow();
     await vi.advanceTimersByTimeAsync(100); // first tick at 0; idle afterwards (no 30 fps beat)
     expect(ticks).toEqual([0]);
@@ -101,7 +86,7 @@ describe('FrameClock driven by change hints (DAMAGE)', () => {
   });
 
   it('right after input, polls 2 ms after the echo is drawn', async () => {
-    const { clock: c, ticks } = eventClock();
+    const { clock: c, ticks } = makeClock({ events: true });
     c.requestNow();
     await vi.advanceTimersByTimeAsync(100);
     c.requestSoon(); // input: in event-driven mode no blind look, but short quiet times
@@ -114,7 +99,7 @@ describe('FrameClock driven by change hints (DAMAGE)', () => {
   });
 
   it('never polls faster than the frame rate under continuous hints, and idles at 250 ms', async () => {
-    const { clock: c, ticks } = eventClock();
+    const { clock: c, ticks } = makeClock({ events: true });
     c.requestNow();
     await vi.advanceTimersByTimeAsync(0);
     for (let t = 0; t < 200; t += 2) {
@@ -132,7 +117,7 @@ describe('FrameClock driven by change hints (DAMAGE)', () => {
 
   it('remembers a hint that came while nobody waited', async () => {
     let waiting = false;
-    const { clock: c, ticks } = eventClock(() => waiting);
+    const { clock: c, ticks } = makeClock({ events: true, wanted: () => waiting });
     c.hint(); // nobody waits: no poll
     await vi.advanceTimersByTimeAsync(500);
     expect(ticks).toHaveLength(0);
