@@ -316,7 +316,7 @@ export class MotionDetector {
       for (const c of cands) {
         if (c.dx === 0 && c.dy === 0) continue;
         if (Math.abs(c.dx) > this.maxShift || Math.abs(c.dy) > this.maxShift) continue;
-        const key = (c.dx + 0x8000) * 0x10000 + (c.dy + 0x8000);
+        const key = deltaKey(c.dx, c.dy);
         if (tried.has(key)) continue;
         tried.add(key);
         if (this.overBudget()) return null;
@@ -368,7 +368,7 @@ export class MotionDetector {
     const scored: { c: Candidate; score: number }[] = [];
     for (const c of cands) {
       if (c.dx === 0 && c.dy === 0) continue;
-      const key = (c.dx + 0x8000) * 0x10000 + (c.dy + 0x8000);
+      const key = deltaKey(c.dx, c.dy);
       if (seen.has(key)) continue;
       seen.add(key);
       const score = explainedFraction(prev, cur, area, c.dx, c.dy);
@@ -470,7 +470,7 @@ export class MotionDetector {
         const dx = hl[k]!;
         const dy = hl[k + 1]!;
         if (dx === 0 && dy === 0) continue;
-        const key = (dx + 0x8000) * 0x10000 + (dy + 0x8000);
+        const key = deltaKey(dx, dy);
         const v = votes.get(key);
         if (v) v.n += weight;
         else votes.set(key, { c: { dx, dy }, n: weight });
@@ -560,6 +560,11 @@ export class MotionDetector {
     this.prevHash = new Int32Array(n);
     this.prevFlat = new Uint8Array(n);
   }
+}
+
+/** One number per (dx, dy) for sets and maps of deltas (|dx|, |dy| < 32768). */
+function deltaKey(dx: number, dy: number): number {
+  return (dx + 0x8000) * 0x10000 + (dy + 0x8000);
 }
 
 /** Polynomial hash of the `ANCHOR_PX` pixels from index `i`, the form the rolling update keeps. */

@@ -5,8 +5,8 @@
  *
  * Given the tile diff of `prev` → `cur`, the detector's copies are applied to `prev` itself, then
  * the dirty tiles and the copies' tiles are compared again. What still differs is exactly what
- * the copies do not explain
- * (the strip a scroll exposes, the area a moved window uncovered), so the result satisfies:
+ * the copies do not explain (the strip a scroll exposes, the area a moved window uncovered, the
+ * few pixels a copy's edge rows do not match), so the result satisfies:
  * `prev` + copies (in any order) + `cur` pixels of `changed` == `cur`, pixel for pixel, inside
  * the compared tiles. When there are copies, the changed rectangles are trimmed to the exact
  * differing pixels (no longer tile-aligned).

@@ -5,10 +5,9 @@
  * Each poll captures the root (MIT-SHM or GetImage; with DAMAGE hints covering at most 3/4 of
  * the rows, only those rows), compares it with the last reported frame in 16×16 tiles, and
  * returns the rectangles that really changed (coalesced, then trimmed to the changed pixels by
- * `changed-rects.ts`). DAMAGE events are
- * only hints (x11vnc's lesson: damage can be wrong): with no damage since the last poll the
- * capture is skipped, with some the comparison is limited to the hinted tiles, and every
- * `verifyIntervalMs` a full comparison runs regardless.
+ * `changed-rects.ts`). DAMAGE events are only hints (x11vnc's lesson: damage can be wrong):
+ * with no damage since the last poll the capture is skipped, with some the comparison is
+ * limited to the hinted tiles, and every `verifyIntervalMs` a full comparison runs regardless.
  *
  * Buffers: `framebuffer` always equals "everything reported so far". A poll grabs into a
  * second buffer; after a full comparison the two are swapped (no 8 MB copy), after a
@@ -29,7 +28,7 @@ import { silentLogger, type Logger } from '../core/log.js';
 import { createPixelBuffer, type PixelBuffer } from '../core/pixel-buffer.js';
 import { openX11, type X11Connection } from '../core/x11-connection.js';
 import { coalesceTiles, type CoalesceOptions } from './tile-coalesce.js';
-import { MotionDetector, type FrameCopy, type MotionDetectorOptions, type MotionStats } from './motion-detect.js';
+import { MotionDetector, type FrameCopy, type MotionDetectorOptions, type MotionStats, type RowBand } from './motion-detect.js';
 import { diffWithMotion } from './motion-diff.js';
 import { changedRects } from './changed-rects.js';
 import { TILE_SIZE, createTileMap, diffTiles, markRects, type TileMap } from './tile-diff.js';
@@ -114,7 +113,7 @@ export interface ScreenSourceStats {
  */
 const BAND_MAX_SHARE = 0.75;
 
-function clipRectsToRows(rects: readonly Rect[], band: { y: number; h: number }): Rect[] {
+function clipRectsToRows(rects: readonly Rect[], band: RowBand): Rect[] {
   const out: Rect[] = [];
   for (const r of rects) {
     const y1 = Math.max(r.y, band.y);
@@ -308,7 +307,7 @@ export class X11ScreenSource {
     // the rows it touches. Rows outside the band keep stale pixels in `back`, so such a poll
     // compares only hinted tiles inside the band, and motion detection reads only the band of
     // the new frame (moved content's old and new places are both damaged, so both are in it).
-    let band: { y: number; h: number } | null = null;
+    let band: RowBand | null = null;
     const rows = verifyDue ? 'all' : this.damage!.pendingRows();
     if (rows && rows !== 'all') {
       // Whole tile rows: the diff compares 16×16 tiles, every row of which must be fresh.

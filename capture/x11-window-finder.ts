@@ -40,6 +40,8 @@ export interface FindWindowOptions {
   requestTimeoutMs?: number;
 }
 
+/** The predefined atom WM_NAME (Latin-1 window title). */
+export const WM_NAME_ATOM = 39;
 const IS_VIEWABLE = 2;
 const INPUT_OUTPUT = 1;
 const ANY_PROPERTY_TYPE = 0;
@@ -164,7 +166,7 @@ class WindowQueries {
   async title(id: number): Promise<string | null> {
     const net = await this.property(id, await this.atom('_NET_WM_NAME'), MAX_TITLE_LONGS);
     if (net && net.format === 8 && net.data.length > 0) return net.data.toString('utf8');
-    const wm = await this.property(id, 39 /* predefined WM_NAME */, MAX_TITLE_LONGS);
+    const wm = await this.property(id, WM_NAME_ATOM, MAX_TITLE_LONGS);
     if (wm && wm.format === 8 && wm.data.length > 0) return wm.data.toString('latin1');
     return null;
   }

@@ -27,7 +27,7 @@ import { intersectRect, translateRect, type Rect } from '../core/geometry.js';
 import type { Logger } from '../core/log.js';
 import { createPixelBuffer, type PixelBuffer } from '../core/pixel-buffer.js';
 import { openX11, type X11Connection } from '../core/x11-connection.js';
-import { findWindow, windowRect, windowTitle, type FoundWindow } from '../capture/x11-window-finder.js';
+import { WM_NAME_ATOM, findWindow, windowRect, windowTitle, type FoundWindow } from '../capture/x11-window-finder.js';
 import type { CursorImage, Desktop, DesktopEvents } from '../server/desktop.js';
 
 export interface WindowDesktopOptions {
@@ -46,8 +46,6 @@ export interface WindowDesktopOptions {
 
 const STRUCTURE_NOTIFY = 0x0002_0000;
 const PROPERTY_CHANGE = 0x0040_0000;
-/** Predefined atom WM_NAME. */
-const WM_NAME = 39;
 const FIND_RETRY_MS = 200;
 
 export class WindowDesktop implements Desktop {
@@ -123,7 +121,7 @@ export class WindowDesktop implements Desktop {
     conn.onEvent((ev) => {
       if (!this.window || !(ev?.wid === this.window.id || ev?.wid1 === this.window.id || ev?.event === this.window.id)) return;
       if (ev.name === 'PropertyNotify') {
-        if (ev.atom !== WM_NAME && ev.atom !== this.netWmName) return;
+        if (ev.atom !== WM_NAME_ATOM && ev.atom !== this.netWmName) return;
         this.titleStale = this.stale = true;
         // A new title need not come with drawing: have the clock poll (which reads it) soon.
         this.events?.changed?.();

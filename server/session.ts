@@ -376,8 +376,8 @@ export class Session {
       if (first) this.log.info('asyncvnc client detected: swapped Bell/ServerCutText, 1-byte cut-text padding');
     }
     if (this.supports(PseudoEncoding.Cursor) && this.host.cursor) this.sender.setCursor(this.host.cursor);
-    // The name changed after ServerInit, before the client said it understands DesktopName.
-    if (this.supports(PseudoEncoding.DesktopName) && this.host.desktopName() !== this.nameShown) this.onNameChanged(this.host.desktopName());
+    // The name may have changed after ServerInit, before the client said it understands DesktopName.
+    this.onNameChanged(this.host.desktopName());
     if (first && this.supports(PseudoEncoding.ExtendedDesktopSize)) {
       // Tells the client the screen layout and that SetDesktopSize is understood.
       this.sender.announceDesktopSize(DesktopSizeReason.Server, 0);

@@ -97,9 +97,8 @@ export class VncServer implements SessionHost {
         bell: () => {
           for (const s of this.sessions) s.onBell();
         },
-        nameChanged: () => {
-          if (this.nameOverride === null && this.options.desktopName === undefined) this.announceName();
-        },
+        // Under a configured or runtime name this changes nothing: sessions skip a name they showed.
+        nameChanged: () => this.announceName(),
         changed: () => this.clock.hint(),
         fatal: (err) => this.fatal(err),
       };

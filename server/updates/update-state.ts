@@ -9,7 +9,7 @@
  * An update sends `(copied ∪ changed) ∩ requested`, regenerated from the current framebuffer, so
  * a slow client receives fewer, fresher updates and memory stays bounded.
  */
-import type { Rect } from '../../core/geometry.js';
+import { rectContains, translateRect, type Rect } from '../../core/geometry.js';
 import { Region } from '../../core/region.js';
 
 export interface PendingCopy {
@@ -163,9 +163,7 @@ export function copyRectsFor(copy: PendingCopy, overwritten: Region, screen: Rec
   const rects = copy.region.rects();
   if (rects.length < 2) return rects;
   const box = copy.region.bounds()!;
-  const src = { x: box.x - copy.dx, y: box.y - copy.dy, w: box.w, h: box.h };
-  const inside = (r: Rect): boolean => r.x >= screen.x && r.y >= screen.y && r.x + r.w <= screen.x + screen.w && r.y + r.h <= screen.y + screen.h;
-  if (!inside(box) || !inside(src)) return rects;
+  if (!rectContains(screen, box) || !rectContains(screen, translateRect(box, -copy.dx, -copy.dy))) return rects;
   const uncovered = Region.of(box).subtractRegion(copy.region).subtractRegion(overwritten);
   return uncovered.isEmpty() ? [box] : rects;
 }
