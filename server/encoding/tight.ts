@@ -3,9 +3,10 @@
  * - 1 colour → FillCompression (control byte + one TPIXEL);
  * - 2 colours → palette filter, 1 bit per pixel, zlib stream 1;
  * - up to `maxPaletteColours` → palette filter, 1 byte per pixel, zlib stream 2;
- * - otherwise → JPEG (sharp) when the client sent a quality level and is 16/32 bpp, else zlib
- *   stream 0 with the gradient filter when TPIXELs are 3 bytes (depth 24; `tight-gradient.ts`),
- *   the copy filter (plain TPIXELs) for other formats.
+ * - otherwise → JPEG (sharp) when the client sent a quality level, is 16/32 bpp and the piece
+ *   looks photographic (`looksPhotographic`; drawn pieces are then analysed again with the
+ *   lossless palette limit), else zlib stream 0 with the gradient filter when TPIXELs are
+ *   3 bytes (depth 24; `tight-gradient.ts`), the copy filter (plain TPIXELs) for other formats.
  * Filtered data under 12 bytes goes uncompressed; otherwise it is compressed on its persistent
  * stream and prefixed with a compact length. Streams are never reset (the client keeps them).
  */
@@ -20,7 +21,7 @@ import { ZlibStream } from './zlib-stream.js';
 import { CompletionOrder } from './ordered.js';
 import {
   TIGHT_EXPLICIT_FILTER, TIGHT_FILL, TIGHT_FILTER_GRADIENT, TIGHT_FILTER_PALETTE, TIGHT_JPEG, TIGHT_MAX_WIDTH, TIGHT_MIN_TO_COMPRESS,
-  compactLength, encodeJpeg, jpegAllowed, maxPaletteColours, toRgb,
+  compactLength, encodeJpeg, jpegAllowed, looksPhotographic, maxPaletteColours, toRgb,
 } from './tight-common.js';
 import type { PixelBuffer } from '../../core/pixel-buffer.js';
 import type { Rect } from '../../core/geometry.js';
@@ -68,7 +69,13 @@ export function createTightEncoder(): Encoder {
     const levels = streamLevels(cl);
     const jpeg = jpegAllowed(ctx.qualityLevel, ctx.converter.format.bitsPerPixel);
     const area = p.w * p.h;
-    const n = analyseColours(fb.pixels, fb.stride, p.x, p.y, p.w, p.h, maxPaletteColours(area, ctx.compressLevel, jpeg), palette);
+    let n = analyseColours(fb.pixels, fb.stride, p.x, p.y, p.w, p.h, maxPaletteColours(area, ctx.compressLevel, jpeg), palette);
+    const photo = n < 0 && jpeg && looksPhotographic(fb.pixels, fb.stride, p);
+    if (n < 0 && jpeg && !photo) {
+      // Drawn content (antialiased text) with more colours than JPEG's palette limit: lossless
+      // like any other client's, so a palette up to the lossless limit.
+      n = analyseColours(fb.pixels, fb.stride, p.x, p.y, p.w, p.h, maxPaletteColours(area, ctx.compressLevel, false), palette);
+    }
     const tp = packer.bytesPerPixel;
 
     if (n === 1) {
@@ -88,7 +95,7 @@ export function createTightEncoder(): Encoder {
       const data = n === 2 ? monoBits(fb, p) : indices(fb, p);
       return wrap(hdr, basic(head, data, stream, levels[stream]!));
     }
-    if (jpeg) {
+    if (photo) {
       ctx.onLossy?.(p);
       const rgb = toRgb(fb, p);
       return encodeJpeg(rgb, p.w, p.h, ctx.qualityLevel!).then((j) => [hdr, Buffer.from([TIGHT_JPEG]), compactLength(j.length), j]);

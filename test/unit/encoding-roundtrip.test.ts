@@ -12,8 +12,9 @@ import { createTightEncoder } from '../../server/encoding/tight.js';
 import { createTightPngEncoder } from '../../server/encoding/tight-png.js';
 import { gradientFilter } from '../../server/encoding/tight-gradient.js';
 import { Encoding } from '../../server/encoding/encodings.js';
+import { Palette, analyseColours } from '../../server/encoding/palette.js';
 import { RfbTestDecoder } from '../../bench/lib/rfb-decoders.js';
-import { FORMATS, ODD_RECTS, ctxFor, decodeAll, expectRegionDecoded, makeFramebuffer, roundTrip, type ContentClass } from './encoding-fixtures.js';
+import { FORMATS, ODD_RECTS, ctxFor, decodeAll, expectRegionDecoded, makeFramebuffer, prng, roundTrip, type ContentClass } from './encoding-fixtures.js';
 
 const CLASSES: ContentClass[] = ['solid', 'twoColour', 'palette', 'noise', 'desktop'];
 const ENCODERS: Record<string, () => Encoder> = {
@@ -142,6 +143,31 @@ describe('Tight specifics', () => {
     enc.dispose();
   });
 
+  it('with a quality level: antialiased text (hundreds of colours, hard edges) lossless, a gradient JPEG', async () => {
+    const fb = antialiasedText(400, 40);
+    const r = { x: 0, y: 0, w: 400, h: 40 };
+    const ctx = ctxFor(FORMATS.rgbx32!, { qualityLevel: 6, compressLevel: 2 });
+    expect(analyseColours(fb.pixels, fb.stride, 0, 0, 400, 40, 256, new Palette(256)), 'fixture has > 256 colours').toBe(-1);
+    for (const make of [createTightEncoder, createTightPngEncoder]) {
+      const enc = make();
+      const res = await enc.encode(fb, r, ctx);
+      // 0x90 would be JPEG; the piece must go losslessly (basic/palette for Tight, PNG for TightPNG).
+      expect(Buffer.concat(res.chunks)[12]).not.toBe(0x90);
+      enc.dispose();
+      const fresh = make(); // the decoder's zlib streams start where a new encoder's do
+      await roundTrip(fresh, fb, [r], ctx);
+      fresh.dispose();
+    }
+    // A smooth gradient (a wallpaper) has as many colours and long runs, but no hard edges: JPEG.
+    const gradient = makeFramebuffer(400, 40, 'solid');
+    for (let y = 0; y < 40; y++) for (let x = 0; x < 400; x++) gradient.pixels[y * gradient.stride + x] = (Math.floor((x + y) / 3) << 8) | 0x40;
+    for (const make of [createTightEncoder, createTightPngEncoder]) {
+      const enc = make();
+      expect(Buffer.concat((await enc.encode(gradient, r, ctx)).chunks)[12]).toBe(0x90);
+      enc.dispose();
+    }
+  });
+
   it('never uses JPEG at 8 bpp, even with a quality level', async () => {
     const enc = createTightEncoder();
     await roundTrip(enc, makeFramebuffer(300, 220, 'noise'), ODD_RECTS, ctxFor(FORMATS.bgr233!, { qualityLevel: 5 }));
@@ -171,6 +197,20 @@ describe('TightPNG specifics', () => {
     enc.dispose();
   });
 });
+
+/** Glyph-like strokes on white whose edge pixels take ~600 different greys-with-tint (> 256 colours). */
+function antialiasedText(w: number, h: number) {
+  const fb = makeFramebuffer(w, h, 'solid');
+  const rnd = prng(11);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    const cx = x % 9, cy = y % 20;
+    const stroke = cy > 3 && cy < 16 && (cx === 2 || cx === 3 || (cy === 9 && cx < 7));
+    const edge = cy > 3 && cy < 16 && (cx === 1 || cx === 4);
+    const v = stroke ? 0x101010 : edge ? Math.floor(rnd() * 600) * 0x10101 % 0x1000000 ^ Math.floor(rnd() * 4) : 0xffffff;
+    fb.pixels[y * fb.stride + x] = v;
+  }
+  return fb;
+}
 
 describe('boundary cases', () => {
   it('ZRLE: tiles with exactly 1…20 colours in noise order round-trip (packed ≤16, RLE above)', async () => {
