@@ -33,8 +33,25 @@ import {
 } from './protocol/server-messages.js';
 import { DesktopSizeReason, Encoding, FenceFlag, PseudoEncoding } from './protocol/constants.js';
 
-/** JPEG-coded areas are re-sent losslessly once the screen has been quiet this long. */
+/**
+ * JPEG-coded areas are re-sent losslessly once the screen has been quiet for this long plus
+ * `REFRESH_QUIET_MS_PER_MEGAPIXEL` per million pixels of them (`refreshQuietMs`).
+ */
 const LOSSLESS_REFRESH_QUIET_MS = 100;
+/**
+ * A lossless refresh of photo-like pixels costs 10–20 times their JPEG (measured in
+ * `npm run bench`: a full-screen slide ~2.5 MB lossless against ~0.15 MB at quality 6), so a
+ * large area waits longer before it is re-sent: a text line or a widget sharpens after ~0.1 s,
+ * a full 1920×1080 screen after ~1.7 s, and content that changes every second or so (a
+ * slideshow, pages flipped through) stays the JPEG the client asked for instead of being sent
+ * twice. Once the screen stops changing, every area is refreshed.
+ */
+const REFRESH_QUIET_MS_PER_MEGAPIXEL = 750;
+
+/** How long the screen must be quiet before `area` JPEG-coded pixels are re-sent losslessly. */
+export function refreshQuietMs(area: number): number {
+  return LOSSLESS_REFRESH_QUIET_MS + (area / 1e6) * REFRESH_QUIET_MS_PER_MEGAPIXEL;
+}
 /** A congested client is re-checked this often even if no fence reply arrives. */
 const CONGESTION_RETRY_MS = 1000;
 
@@ -227,15 +244,17 @@ export class UpdateSender {
   /**
    * The lossy areas to re-send losslessly now, or null. TigerVNC waits until an area has been
    * quiet for a moment (RecentChangeTimeout) so that moving content stays cheap JPEG; we wait
-   * until the whole screen has been quiet that long, and arm a timer otherwise.
+   * until the whole screen has been quiet for `refreshQuietMs` of the area, and arm a timer
+   * otherwise.
    */
   private lossyRefreshDue(): Region | null {
     if (this.lossy.isEmpty()) return null;
     const due = this.lossy.intersectRegion(this.updates.requested);
     if (due.isEmpty()) return null;
     const quietFor = performance.now() - this.lastDamageAt;
-    if (quietFor >= LOSSLESS_REFRESH_QUIET_MS) return due;
-    this.refreshTimer ??= this.retryAfter(LOSSLESS_REFRESH_QUIET_MS - quietFor + 1, () => (this.refreshTimer = null));
+    const needed = refreshQuietMs(due.area());
+    if (quietFor >= needed) return due;
+    this.refreshTimer ??= this.retryAfter(needed - quietFor + 1, () => (this.refreshTimer = null));
     return null;
   }
 

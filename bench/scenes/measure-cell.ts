@@ -80,9 +80,10 @@ const QUIET_MS = 250;
 const QUIET_BOUND_MS = 5000;
 /**
  * Settling before the quality comparison: quiet this long (a server's lossless refresh waits
- * for a quiet moment first: ours 100 ms, TigerVNC's about as long), at most this long in all.
+ * for a quiet moment first: TigerVNC's about 100 ms, ours 100 ms for a small area up to about
+ * 1.7 s for a full 1920×1080 screen, see `refreshQuietMs`), at most this long in all.
  */
-const SETTLE_QUIET_MS = 1000;
+const SETTLE_QUIET_MS = 2500;
 const SETTLE_BOUND_MS = 15_000;
 
 function intersects(a: Rect, b: Rect): boolean {

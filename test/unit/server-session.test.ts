@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import net from 'node:net';
 import { VncServer } from '../../server/vnc-server.js';
+import { refreshQuietMs } from '../../server/update-sender.js';
 import { listenTcp, type TcpListener } from '../../server/listeners/tcp-listener.js';
 import { SyntheticDesktop } from '../helpers/synthetic-desktop.js';
 import { RfbClient } from '../helpers/rfb-client.js';
@@ -205,6 +206,17 @@ describe('VncServer sessions (synthetic desktop)', () => {
   });
 });
 
+/** Pixels of a photo-like picture: smooth shades plus a few levels of grain. */
+function photoLike(seed: number): (x: number, y: number) => number {
+  return (x, y) => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    const grain = (seed >>> 8) & 7;
+    const r = 100 + Math.round(60 * Math.sin(x / 17 + y / 29)) + grain;
+    const g = 120 + Math.round(60 * Math.cos(x / 23 - y / 13)) + grain;
+    return (r << 16) | (g << 8) | (((x + y) >> 3) & 0xff);
+  };
+}
+
 describe('lossy updates and CopyRect through a session (synthetic desktop)', () => {
   it('sends a photo-like area as JPEG, then refreshes it losslessly once the screen is quiet', async () => {
     const { RfbTestDecoder } = await import('../../bench/lib/rfb-decoders.js');
@@ -215,9 +227,8 @@ describe('lossy updates and CopyRect through a session (synthetic desktop)', () 
     c.setEncodings([7, -23]); // Tight + JPEG quality 9
     c.requestUpdate(false);
     await c.readUpdate({ decodeRect });
-    // photo-like noise: too many colours for a palette → JPEG
-    let seed = 7;
-    r.desktop.paint({ x: 0, y: 0, w: 64, h: 48 }, () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 8);
+    // photo-like (smooth shades plus grain): too many colours for a palette, no hard edges → JPEG
+    r.desktop.paint({ x: 0, y: 0, w: 64, h: 48 }, photoLike(7));
     c.requestUpdate(true);
     await c.readUpdate({ decodeRect });
     const jpegSeen = dec.seen.get(7) ?? 0;
@@ -229,6 +240,30 @@ describe('lossy updates and CopyRect through a session (synthetic desktop)', () 
     expect(Date.now() - t0).toBeGreaterThanOrEqual(50); // waited for quiet
     expect(dec.seen.get(7)! > jpegSeen).toBe(true);
     expect(exact()).toBe(true);
+    dec.dispose();
+  });
+
+  it('a large JPEG area waits longer for its lossless refresh (refreshQuietMs grows with the area)', async () => {
+    const { RfbTestDecoder } = await import('../../bench/lib/rfb-decoders.js');
+    const r = await rig({}, [1200, 800]);
+    const c = await client(r.port, { timeoutMs: 5000 });
+    const dec = new RfbTestDecoder(c.serverFormat, c.width, c.height);
+    const decodeRect = (h: { x: number; y: number; w: number; h: number; encoding: number }) => dec.decodeRect(h, c);
+    c.setEncodings([7, -26]); // Tight + JPEG quality 6
+    c.requestUpdate(false);
+    await c.readUpdate({ decodeRect, timeoutMs: 5000 });
+    r.desktop.paint({ x: 0, y: 0, w: 1200, h: 800 }, photoLike(3));
+    c.requestUpdate(true);
+    await c.readUpdate({ decodeRect, timeoutMs: 5000 });
+    const painted = performance.now();
+    c.requestUpdate(true);
+    await c.readUpdate({ decodeRect, timeoutMs: 5000 });
+    const waited = performance.now() - painted;
+    // 0.96 Mpx: 100 ms + 0.96 × 750 ms ≈ 820 ms (a 64×48 area: ~102 ms).
+    expect(refreshQuietMs(1200 * 800)).toBeGreaterThan(800);
+    expect(refreshQuietMs(64 * 48)).toBeLessThan(110);
+    expect(waited).toBeGreaterThanOrEqual(refreshQuietMs(1200 * 800) - 50);
+    expect(dec.pixels.every((p, i) => (p & 0xffffff) === (r.desktop.framebuffer.pixels[i]! & 0xffffff))).toBe(true);
     dec.dispose();
   });
 
