@@ -111,7 +111,15 @@ interface Miss {
   rect: Rect;
   until: number;
   strikes: number;
+  /** Wall time the area was last seen changing. */
+  seenAt: number;
 }
+/**
+ * A miss is forgotten once its area has not changed for this long: the next change there is a
+ * new event (a window that jumped, then sat still, is now dragged) and is searched at once.
+ * Content that changes all the time (video) keeps its back-off.
+ */
+const MISS_FORGET_QUIET_MS = 200;
 /** Budget multiplier of the first searching calls (see `warmupCalls`). */
 const WARMUP_BUDGET_FACTOR = 5;
 /** Misses remembered at most (oldest dropped first). */
@@ -225,6 +233,7 @@ export class MotionDetector {
     this.rowsY2 = validRows ? Math.min(cur.height, validRows.y + validRows.h) : cur.height;
     this.stats.calls++;
     const wall = this.wallNow();
+    if (this.misses.length) this.misses = this.misses.filter((m) => wall - m.seenAt < MISS_FORGET_QUIET_MS);
     const clusters: { rect: Rect; miss: Miss | undefined }[] = [];
     for (const rect of clusterRects(dirty, 16)
       .map((r) => clipRect(r, cur.width, cur.height))
@@ -232,6 +241,7 @@ export class MotionDetector {
       .sort((a, b) => b.w * b.h - a.w * a.h)
       .slice(0, this.maxClusters)) {
       const miss = this.missFor(rect);
+      if (miss) miss.seenAt = wall;
       if (miss && wall < miss.until) this.stats.skippedBackoff++;
       else clusters.push({ rect, miss });
     }
@@ -290,9 +300,10 @@ export class MotionDetector {
       previous.rect = r;
       previous.until = until;
       previous.strikes = strikes;
+      previous.seenAt = wall;
       return;
     }
-    this.misses.push({ rect: r, until, strikes });
+    this.misses.push({ rect: r, until, strikes, seenAt: wall });
     if (this.misses.length > MAX_MISSES) this.misses.shift();
   }
 

@@ -73,47 +73,6 @@ export function encodePng(rgb: Buffer, w: number, h: number, compressLevel: numb
   return sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).png({ compressionLevel, palette: false, adaptiveFiltering: true }).toBuffer();
 }
 
-/**
- * Colour step (largest channel difference between horizontal neighbours) that counts as a hard
- * edge: a glyph stroke against its background, a UI border. Gradients and camera noise step by
- * a few levels at a time.
- */
-const HARD_EDGE_STEP = 48;
-/**
- * Share of pixels with a hard edge to their right that marks a piece as drawn. Measured on the
- * bench scenes' many-coloured pieces: xterm's antialiased text 0.077–0.6, photos, video and the
- * gradient wallpaper ≤ 0.003.
- */
-const DRAWN_EDGE_SHARE = 0.02;
-/** Rows looked at by `looksPhotographic`: one in this many. */
-const EDGE_SAMPLE_ROWS = 3;
-
-/**
- * Is JPEG right for this many-coloured piece? Only for continuous-tone content (photos, video,
- * gradients). Antialiased text has hundreds of colours too, but hard edges: JPEG blurs them,
- * costs a sharp call (about 1 ms of main-thread work), and the area must be refreshed
- * losslessly afterwards anyway, while the lossless encodings compress text well. Exits as soon
- * as enough edges are seen.
- */
-export function looksPhotographic(px: Uint32Array, stride: number, r: Rect): boolean {
-  // Every EDGE_SAMPLE_ROWS-th row is enough for a share (a photo is scanned to the end).
-  const need = DRAWN_EDGE_SHARE * r.w * Math.ceil(r.h / EDGE_SAMPLE_ROWS);
-  let edges = 0;
-  for (let y = 0; y < r.h; y += EDGE_SAMPLE_ROWS) {
-    let s = (r.y + y) * stride + r.x;
-    for (const end = s + r.w - 1; s < end; s++) {
-      const a = px[s]!, b = px[s + 1]!;
-      if (a === b) continue;
-      const step = Math.max(
-        Math.abs(((a >>> 16) & 0xff) - ((b >>> 16) & 0xff)),
-        Math.abs(((a >>> 8) & 0xff) - ((b >>> 8) & 0xff)),
-        Math.abs((a & 0xff) - (b & 0xff)),
-      );
-      if (step > HARD_EDGE_STEP && ++edges >= need) return false;
-    }
-  }
-  return true;
-}
 
 /**
  * How many colours a piece may have and still be sent with a palette (TigerVNC's rule of

@@ -13,8 +13,9 @@ import { packerCache, type PixelPacker } from './pixel-pack.js';
 import { splitRect, MAX_PIECE_AREA } from './split.js';
 import { CompletionOrder } from './ordered.js';
 import {
-  TIGHT_FILL, TIGHT_JPEG, TIGHT_MAX_WIDTH, TIGHT_PNG, compactLength, encodeJpeg, encodePng, jpegAllowed, looksPhotographic, toRgb,
+  TIGHT_FILL, TIGHT_JPEG, TIGHT_MAX_WIDTH, TIGHT_PNG, compactLength, encodeJpeg, encodePng, jpegAllowed, toRgb,
 } from './tight-common.js';
+import { looksPhotographic } from './content-class.js';
 import { encodeIndexedPng } from './png-indexed.js';
 import { Palette, analyseColours } from './palette.js';
 import type { PixelBuffer } from '../../core/pixel-buffer.js';

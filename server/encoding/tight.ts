@@ -5,8 +5,9 @@
  * - up to `maxPaletteColours` → palette filter, 1 byte per pixel, zlib stream 2;
  * - otherwise → JPEG (sharp) when the client sent a quality level, is 16/32 bpp and the piece
  *   looks photographic (`looksPhotographic`; drawn pieces are then analysed again with the
- *   lossless palette limit), else zlib stream 0 with the gradient filter when TPIXELs are
- *   3 bytes (depth 24; `tight-gradient.ts`), the copy filter (plain TPIXELs) for other formats.
+ *   lossless palette limit), else basic compression with the gradient filter when TPIXELs are
+ *   3 bytes (depth 24; `tight-gradient.ts`), the copy filter (plain TPIXELs) for other formats,
+ *   on zlib stream 3 when the piece is repetitive (`isRepetitive`), else on stream 0.
  * Filtered data under 12 bytes goes uncompressed; otherwise it is compressed on its persistent
  * stream and prefixed with a compact length. Streams are never reset (the client keeps them).
  */
@@ -21,39 +22,41 @@ import { ZlibStream } from './zlib-stream.js';
 import { CompletionOrder } from './ordered.js';
 import {
   TIGHT_EXPLICIT_FILTER, TIGHT_FILL, TIGHT_FILTER_GRADIENT, TIGHT_FILTER_PALETTE, TIGHT_JPEG, TIGHT_MAX_WIDTH, TIGHT_MIN_TO_COMPRESS,
-  compactLength, encodeJpeg, jpegAllowed, looksPhotographic, maxPaletteColours, toRgb,
+  compactLength, encodeJpeg, jpegAllowed, maxPaletteColours, toRgb,
 } from './tight-common.js';
+import { isRepetitive, looksPhotographic, zlibLevelFor } from './content-class.js';
 import type { PixelBuffer } from '../../core/pixel-buffer.js';
 import type { Rect } from '../../core/geometry.js';
 
 export const DEFAULT_TIGHT_COMPRESS_LEVEL = 6;
 
-const STREAM_FULL = 0, STREAM_MONO = 1, STREAM_INDEXED = 2;
+/**
+ * Tight's four zlib streams. Repetitive full-colour pieces (gradients, UI with many shades) get
+ * their own stream at a lazy level, so noisy pieces (photos, video) keep theirs at a fast level
+ * without switching (see ZlibStream.effectiveLevel).
+ */
+const STREAM_FULL = 0, STREAM_MONO = 1, STREAM_INDEXED = 2, STREAM_SMOOTH = 3;
 
 /**
  * zlib levels per stream for a compress level. Full-colour data barely compresses better at high
  * levels (platform-findings §6: photo-like 1.3–1.7:1 at any level) but costs several times more,
  * so its stream stays at ≤ 3, and at 1 for the usual compress level 2: after the gradient filter
  * level 1 sends 4 % more bytes than level 3 for 13–15 % less CPU (measured in `npm run bench`
- * on the slideshow and video scenes). Palette data (1 byte or 1 bit per pixel: text, UI) is small and
- * gains from lazy matching, which zlib does from level 4 on: its streams use at least level 6
- * unless the client asked for no compression at all (measured in `npm run bench`: the
- * terminal's and the window drag's bytes −5 to −12 % at compress level 2, CPU unchanged).
+ * on the slideshow and video scenes). Palette data (1 byte or 1 bit per pixel: text, UI) is
+ * repetitive and compressed harder (`zlibLevelFor`), as are repetitive full-colour pieces.
  */
-function streamLevels(compressLevel: number): [number, number, number] {
+function streamLevels(compressLevel: number): [number, number, number, number] {
   const raw = FULL_COLOUR_ZLIB_LEVEL[Math.min(compressLevel, FULL_COLOUR_ZLIB_LEVEL.length - 1)]!;
-  const palette = compressLevel === 0 ? 0 : Math.max(compressLevel, PALETTE_MIN_ZLIB_LEVEL);
-  return [raw, palette, palette];
+  const repetitive = zlibLevelFor(true, compressLevel);
+  return [raw, repetitive, repetitive, zlibLevelFor(true, raw)];
 }
 
 /** zlib level of the full-colour stream per compress level 0, 1, 2, 3, 4+ (see streamLevels). */
 const FULL_COLOUR_ZLIB_LEVEL = [0, 1, 1, 2, 3] as const;
-/** Least zlib level of the palette streams (see streamLevels). */
-const PALETTE_MIN_ZLIB_LEVEL = 6;
 
 export function createTightEncoder(): Encoder {
   const packerFor = packerCache('tpixel');
-  const streams = [new ZlibStream(1), new ZlibStream(DEFAULT_TIGHT_COMPRESS_LEVEL), new ZlibStream(DEFAULT_TIGHT_COMPRESS_LEVEL)];
+  const streams = [1, DEFAULT_TIGHT_COMPRESS_LEVEL, DEFAULT_TIGHT_COMPRESS_LEVEL, DEFAULT_TIGHT_COMPRESS_LEVEL].map((l) => new ZlibStream(l));
   const palette = new Palette(256);
   const order = new CompletionOrder();
 
@@ -102,12 +105,13 @@ export function createTightEncoder(): Encoder {
     }
     const data = Buffer.allocUnsafe(area * tp);
     packer.packRect(fb, p, data, 0);
+    const stream = isRepetitive(fb.pixels, fb.stride, p) ? STREAM_SMOOTH : STREAM_FULL;
     if (tp === GRADIENT_TPIXEL_BYTES) {
       // Full colour is photos, video and smooth UI: the gradient residuals compress far better.
-      const head = Buffer.from([TIGHT_EXPLICIT_FILTER | (STREAM_FULL << 4), TIGHT_FILTER_GRADIENT]);
-      return wrap(hdr, basic(head, gradientFilter(data, p.w, p.h), STREAM_FULL, levels[STREAM_FULL]!));
+      const head = Buffer.from([TIGHT_EXPLICIT_FILTER | (stream << 4), TIGHT_FILTER_GRADIENT]);
+      return wrap(hdr, basic(head, gradientFilter(data, p.w, p.h), stream, levels[stream]!));
     }
-    return wrap(hdr, basic(Buffer.from([STREAM_FULL << 4]), data, STREAM_FULL, levels[STREAM_FULL]!));
+    return wrap(hdr, basic(Buffer.from([stream << 4]), data, stream, levels[stream]!));
   }
 
   /** 2-colour data: 1 bit per pixel (index in the palette), MSB = leftmost, rows byte aligned. */

@@ -2,7 +2,8 @@
  * ZRLE encoding (16): the rectangle as 64×64 tiles, each raw, solid, packed palette (2–16
  * colours), plain RLE or palette RLE (≤127 colours), whichever is smallest before compression;
  * all tiles of a rectangle go through one persistent zlib stream per session, sync-flushed per
- * rectangle, behind a U32 length (rfbproto "ZRLE Encoding"). Pixels are CPIXELs.
+ * rectangle, behind a U32 length (rfbproto "ZRLE Encoding"). Pixels are CPIXELs. Repetitive pieces
+ * (text, UI) are compressed at least at REPETITIVE_MIN_ZLIB_LEVEL (`zlibLevelFor`).
  *
  * One pass per tile does the analysis: runs are counted and the palette is updated only where
  * the colour changes, which is what makes desktop content (long runs) cheap.
@@ -14,6 +15,7 @@ import { packerCache, type PixelPacker } from './pixel-pack.js';
 import { Palette } from './palette.js';
 import { splitRect } from './split.js';
 import { ZlibStream } from './zlib-stream.js';
+import { isRepetitive, zlibLevelFor } from './content-class.js';
 import type { PixelBuffer } from '../../core/pixel-buffer.js';
 import type { Rect } from '../../core/geometry.js';
 
@@ -164,8 +166,9 @@ export function createZrleEncoder(options: ZrleEncoderOptions = {}): Encoder {
     encoding: Encoding.ZRLE,
     encode(fb, r, ctx): Promise<EncodedRects> {
       const packer = packerFor(ctx.converter);
-      const level = ctx.compressLevel ?? DEFAULT_ZRLE_LEVEL;
+      const clientLevel = ctx.compressLevel ?? DEFAULT_ZRLE_LEVEL;
       const parts = splitRect(r, maxArea, 65535, TILE).map(async (p) => {
+        const level = zlibLevelFor(isRepetitive(fb.pixels, fb.stride, p), clientLevel);
         const z = stream.compress(encodePiece(fb, p, packer), level);
         const head = Buffer.allocUnsafe(16);
         rectHeader(p.x, p.y, p.w, p.h, Encoding.ZRLE).copy(head, 0);

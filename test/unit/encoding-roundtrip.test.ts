@@ -6,6 +6,7 @@ import { deflateSync } from 'node:zlib';
 import { describe, it, expect } from 'vitest';
 import type { Encoder } from '../../server/encoding/encoder.js';
 import { createZrleEncoder } from '../../server/encoding/zrle.js';
+import { createZlibEncoder } from '../../server/encoding/zlib.js';
 import { createHextileEncoder } from '../../server/encoding/hextile.js';
 import { createRreEncoder } from '../../server/encoding/rre.js';
 import { createTightEncoder } from '../../server/encoding/tight.js';
@@ -168,6 +169,19 @@ describe('Tight specifics', () => {
     }
   });
 
+  it('lossless: repetitive full colour (a gradient) on zlib stream 3, noisy full colour (a photo) on stream 0', async () => {
+    const gradient = makeFramebuffer(400, 40, 'solid');
+    for (let y = 0; y < 40; y++) for (let x = 0; x < 400; x++) gradient.pixels[y * gradient.stride + x] = (Math.floor((x + y) / 3) << 8) | ((x >> 1) & 0xff);
+    const photo = makeFramebuffer(300, 220, 'desktop');
+    const ctx = ctxFor(FORMATS.native32!, { compressLevel: 2 });
+    const enc = createTightEncoder();
+    const control = async (fb: typeof photo, rect: { x: number; y: number; w: number; h: number }) => Buffer.concat((await enc.encode(fb, rect, ctx)).chunks)[12]!;
+    expect(await control(gradient, { x: 0, y: 0, w: 400, h: 40 })).toBe(0x40 | (3 << 4));
+    expect(await control(photo, { x: 170, y: 40, w: 110, h: 100 })).toBe(0x40);
+    enc.dispose();
+    await roundTrip(createTightEncoder(), gradient, [{ x: 0, y: 0, w: 400, h: 40 }, { x: 3, y: 5, w: 200, h: 30 }], ctx);
+  });
+
   it('never uses JPEG at 8 bpp, even with a quality level', async () => {
     const enc = createTightEncoder();
     await roundTrip(enc, makeFramebuffer(300, 220, 'noise'), ODD_RECTS, ctxFor(FORMATS.bgr233!, { qualityLevel: 5 }));
@@ -211,6 +225,26 @@ function antialiasedText(w: number, h: number) {
   }
   return fb;
 }
+
+describe('zlib level by content (Zlib, ZRLE)', () => {
+  it('repetitive pieces (text) go at level 6 or more whatever the client asked, noisy ones (photos) at its level', async () => {
+    const text = antialiasedText(400, 40);
+    const photo = makeFramebuffer(300, 220, 'desktop');
+    const textRect = { x: 0, y: 0, w: 400, h: 40 };
+    const photoRect = { x: 170, y: 40, w: 110, h: 100 }; // the desktop fixture's photo-like window
+    const size = async (make: () => Encoder, fb: ReturnType<typeof makeFramebuffer>, r: typeof textRect, compressLevel: number) => {
+      const enc = make();
+      const res = await enc.encode(fb, r, ctxFor(FORMATS.native32!, { compressLevel }));
+      enc.dispose();
+      return Buffer.concat(res.chunks).length;
+    };
+    for (const make of [createZlibEncoder, createZrleEncoder]) {
+      expect(await size(make, text, textRect, 1)).toBe(await size(make, text, textRect, 6));
+      expect(await size(make, photo, photoRect, 1)).not.toBe(await size(make, photo, photoRect, 6));
+      await roundTrip(make(), text, [textRect], ctxFor(FORMATS.native32!, { compressLevel: 1 }));
+    }
+  });
+});
 
 describe('boundary cases', () => {
   it('ZRLE: tiles with exactly 1…20 colours in noise order round-trip (packed ≤16, RLE above)', async () => {

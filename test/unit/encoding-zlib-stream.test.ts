@@ -51,6 +51,24 @@ describe('ZlibStream', () => {
     s.dispose();
   });
 
+  it('after a lazy level, a fast level (1–3) is applied as 4; a fresh stream keeps level 1', async () => {
+    let seed = 9;
+    const noisy = Buffer.alloc(60000);
+    for (let i = 0; i < noisy.length; i++) noisy[i] = ((i % 1920) >> 3) + (((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 29));
+    const text = Buffer.alloc(30000, 'glyph row, glyph row; ');
+    const after = async (first: number, second: number) => {
+      const s = new ZlibStream(1);
+      await s.compress(text, first);
+      const out = await s.compress(noisy, second);
+      s.dispose();
+      return out;
+    };
+    expect((await after(6, 1)).equals(await after(6, 4))).toBe(true);
+    expect((await after(6, 3)).equals(await after(6, 4))).toBe(true);
+    expect((await after(1, 1)).equals(await after(1, 4))).toBe(false);
+    expect((await after(6, 0)).length, 'level 0 stays stored').toBeGreaterThanOrEqual(noisy.length);
+  });
+
   it('rejects pending calls on dispose', async () => {
     const s = new ZlibStream(6);
     const p = s.compress(Buffer.alloc(100000, 1), 9);

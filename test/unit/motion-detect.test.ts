@@ -342,6 +342,34 @@ describe('back-off after misses', () => {
   });
 });
 
+describe('back-off after misses (forgetting)', () => {
+  it('forgets a miss once its area has been quiet: the next change there is searched at once', () => {
+    const W = 320;
+    const H = 240;
+    const rand = rng(4);
+    let wall = 0;
+    const detector = new MotionDetector({ ...UNBOUNDED, wallNow: () => wall });
+    const area = { x: 0, y: 0, w: W, h: H };
+    let prev = createPixelBuffer(W, H);
+    fillNoise(prev, area, rand);
+    for (let i = 0; i < 40; i++) {
+      const cur = createPixelBuffer(W, H);
+      fillNoise(cur, area, rand);
+      detector.detect(prev, cur, [area]);
+      prev = cur;
+      wall += 33;
+    }
+    const skipped = detector.stats.skippedBackoff;
+    expect(skipped, 'the video was in back-off').toBeGreaterThan(20);
+    // Quiet for 250 ms (no change reported there), well inside the last back-off period.
+    wall += 250;
+    const cur = clone(prev);
+    scrollRegion(cur, area, -12, (st) => fillNoise(cur, st, rand));
+    expect(detector.detect(prev, cur, [area])).toEqual([{ dest: { x: 0, y: 0, w: W, h: H - 12 }, dx: 0, dy: -12 }]);
+    expect(detector.stats.skippedBackoff).toBe(skipped);
+  });
+});
+
 describe('moved windows', () => {
   const W = 640;
   const H = 480;
