@@ -17,9 +17,10 @@ x0vncserver and x11vnc side by side when they are installed.
   --scenes a,b          scenes (default all): ${SCENE_NAMES.join(', ')}
   --encodings a,b       vnc-runner's encodings (default full: all; short: tight, tight-jpeg6):
                         ${ENCODING_IDS.join(', ')}
-  --peer-encodings a,b  the peers' encodings (default: tight, tight-jpeg6)
-  --seconds N           seconds per cell (default full: 10 for tight/zrle/tight-jpeg6 and every
-                        peer cell, 3 for vnc-runner's raw/zlib/hextile/tightpng; short: 1.5)
+  --peer-encodings a,b  the peers' encodings (default: tight, tight-jpeg6, zrle, hextile: what
+                        both support, so each of ours has a same-encoding comparison)
+  --seconds N           seconds per cell (default full: 10 for tight/zrle/tight-jpeg6, 3 for
+                        raw/zlib/hextile/tightpng, for every server; short: 1.5)
   --compress N          compression level sent to every server, 0..9 (default 2)
   --seed N              scene seed (default 1)
   --json FILE           results (default bench/results/scenes-latest.json)
@@ -72,7 +73,7 @@ export function parseSceneBenchArgs(argv: readonly string[]): SceneBenchArgs {
   let quiet = false;
   let scenes: SceneName[] = [...SCENE_NAMES];
   let encodings: EncodingId[] | null = null;
-  let peerEncodings: EncodingId[] = ['tight', 'tight-jpeg6'];
+  let peerEncodings: EncodingId[] = ['tight', 'tight-jpeg6', 'zrle', 'hextile'];
   let seconds: number | null = null;
   let compress = 2;
   let seed = 1;
@@ -143,7 +144,7 @@ export function planCells(args: SceneBenchArgs, servers: readonly ServerId[]): P
     for (const server of servers) {
       const encodings = server === 'vnc-runner' ? args.encodings : args.peerEncodings;
       for (const encoding of encodings) {
-        const seconds = args.seconds ?? (args.mode === 'short' ? 1.5 : server !== 'vnc-runner' || PRIMARY.has(encoding) ? 10 : 3);
+        const seconds = args.seconds ?? (args.mode === 'short' ? 1.5 : PRIMARY.has(encoding) ? 10 : 3);
         out.push({ scene, server, encoding, seconds });
       }
     }

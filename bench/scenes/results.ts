@@ -136,7 +136,8 @@ function check(id: string, label: string, value: number, limit: number): TargetC
 /**
  * The issue-3 targets of one vnc-runner cell, given every cell of the run:
  * - lossless: terminal ≤ 0.05 MB/s, window drag ≤ 0.1 MB/s; web scroll ≤ ½ and slideshow and
- *   video ≤ 1× the best (lowest) lossless bytes/s of any peer on that scene;
+ *   video ≤ 1× the best (lowest) bytes/s of any peer on that scene with the same encoding, or
+ *   with any lossless encoding when no peer was measured with ours (Zlib, TightPNG);
  * - lossy (JPEG q6): ≤ the best peer's JPEG q6 bytes/s on that scene, and a settled picture at
  *   least as good as that peer's (PSNR against the screen once the scene has stopped);
  * - CPU ≤ x0vncserver's on the same scene and encoding;
@@ -152,10 +153,15 @@ export function evaluateTargets(cell: CellResult, all: readonly CellResult[]): T
     const max = LOSSLESS_MAX_MBPS[cell.scene];
     if (!cell.lossy && max !== undefined) out.push(check('bytes.max', `≤ ${max} MB/s`, cell.bytesPerSecond / MB, max));
     const factor = LOSSLESS_VS_PEER[cell.scene];
+    // Against the peers' same encoding where they were measured with it (what a client that
+    // asks for that encoding gets from them), else against their best lossless encoding.
     const lossless = peers.filter((c) => !c.lossy && c.encoding !== 'raw');
-    if (!cell.lossy && factor !== undefined && lossless.length) {
-      const best = Math.min(...lossless.map((c) => c.bytesPerSecond));
-      out.push(check('bytes.vs-best-peer', `≤ ${factor === 1 ? '' : factor + '× '}best peer lossless (${rate(best / MB)})`, cell.bytesPerSecond / MB, (factor * best) / MB));
+    const same = lossless.filter((c) => c.encoding === cell.encoding);
+    const pool = same.length ? same : lossless;
+    if (!cell.lossy && factor !== undefined && pool.length) {
+      const best = Math.min(...pool.map((c) => c.bytesPerSecond));
+      const what = same.length ? `best peer ${cell.encoding}` : 'best peer lossless';
+      out.push(check('bytes.vs-best-peer', `≤ ${factor === 1 ? '' : factor + '× '}${what} (${rate(best / MB)})`, cell.bytesPerSecond / MB, (factor * best) / MB));
     }
     const lossy = peers.filter((c) => c.lossy);
     if (cell.lossy && lossy.length) {
