@@ -7,7 +7,9 @@
  * returns the rectangles that really changed (coalesced, then trimmed to the changed pixels by
  * `changed-rects.ts`). DAMAGE events are only hints (x11vnc's lesson: damage can be wrong):
  * with no damage since the last poll the capture is skipped, with some the comparison is
- * limited to the hinted tiles, and every `verifyIntervalMs` a full comparison runs regardless.
+ * limited to the hinted tiles, and one slice of the screen (1/`VERIFY_SLICES` of its rows) is
+ * compared in full every `verifyIntervalMs / VERIFY_SLICES`, so every row is checked at least
+ * every `verifyIntervalMs` whatever DAMAGE says.
  *
  * Buffers: `framebuffer` always equals "everything reported so far". A poll grabs into a
  * second buffer; after a full comparison the two are swapped (no 8 MB copy), after a
@@ -76,7 +78,10 @@ export interface X11ScreenSourceOptions {
   /** Use DAMAGE hints when available (default true). */
   useDamage?: boolean;
   damageLevel?: DamageLevel;
-  /** With DAMAGE, run a full comparison at least this often (ms). Default 1000. */
+  /**
+   * With DAMAGE, compare every row in full at least this often (ms), one slice at a time.
+   * Default 4000: a slice of 1/8 of the screen every 500 ms.
+   */
   verifyIntervalMs?: number;
   /** Track the cursor shape through XFIXES (default true). */
   trackCursor?: boolean;
@@ -100,8 +105,10 @@ export interface ScreenSourceStats {
   fullCompares: number;
   /** Comparisons limited to the tiles DAMAGE hinted at. */
   limitedCompares: number;
-  /** Dirty tiles that a full comparison found outside the damage hints (damage misses). */
+  /** Dirty tiles that a verifying comparison found outside the damage hints (damage misses). */
   missedTiles: number;
+  /** Verify slices compared in full next to the hinted tiles. */
+  verifiedSlices: number;
   /** Captures of only the damaged rows (small changes). */
   bandCaptures: number;
 }
@@ -112,6 +119,15 @@ export interface ScreenSourceStats {
  * (the read from the segment is the capture's main cost) instead of the whole screen.
  */
 const BAND_MAX_SHARE = 0.75;
+
+/**
+ * The full verification against missed damage runs in this many slices of rows. A full-screen
+ * grab and comparison every second cost ~4 ms of CPU at 1080p (the 8 MB read from the SHM
+ * segment and the diff) — most of an idle session's CPU, and a second's worth of a typing
+ * session's band captures; a slice costs an eighth of it.
+ */
+const VERIFY_SLICES = 8;
+const DEFAULT_VERIFY_INTERVAL_MS = 4000;
 
 function clipRectsToRows(rects: readonly Rect[], band: RowBand): Rect[] {
   const out: Rect[] = [];
@@ -131,13 +147,15 @@ export class X11ScreenSource {
   private handlers: ScreenSourceHandlers;
   private fullPending = true;
   private lastVerify = 0;
+  /** Index of the next verify slice. */
+  private verifySlice = 0;
   private chain: Promise<unknown> = Promise.resolve();
   private isClosed = false;
   private closing: Promise<void> | null = null;
   private bellWatcher: BellWatcher | null = null;
   private readonly motion: MotionDetector | null;
   private readonly log: Logger;
-  readonly stats: ScreenSourceStats = { polls: 0, skipped: 0, captures: 0, fullCompares: 0, limitedCompares: 0, missedTiles: 0, bandCaptures: 0 };
+  readonly stats: ScreenSourceStats = { polls: 0, skipped: 0, captures: 0, fullCompares: 0, limitedCompares: 0, missedTiles: 0, bandCaptures: 0, verifiedSlices: 0 };
 
   private constructor(
     private readonly conn: X11Connection,
@@ -294,28 +312,39 @@ export class X11ScreenSource {
       return full();
     }
     const now = Date.now();
-    const verifyDue = !this.damage || now - this.lastVerify >= (this.opts.verifyIntervalMs ?? 1000);
+    const damage = this.damage;
+    // Without DAMAGE every poll captures and compares the whole screen.
+    const slice = damage && now - this.lastVerify >= (this.opts.verifyIntervalMs ?? DEFAULT_VERIFY_INTERVAL_MS) / VERIFY_SLICES
+      ? this.nextVerifySlice()
+      : null;
     // One cheap round trip first, so every DamageNotify the server generated before this poll
     // has been read (otherwise a change drawn just before the poll would wait a frame).
-    if (!verifyDue && !this.damage!.hasPending()) await this.conn.sync();
-    if (!verifyDue && !this.damage!.hasPending()) {
+    if (damage && !slice && !damage.hasPending()) await this.conn.sync();
+    if (damage && !slice && !damage.hasPending()) {
       this.stats.skipped++;
       return none();
     }
 
     // Damage that leaves rows untouched (a typed character, a video, a terminal): capture only
-    // the rows it touches. Rows outside the band keep stale pixels in `back`, so such a poll
-    // compares only hinted tiles inside the band, and motion detection reads only the band of
-    // the new frame (moved content's old and new places are both damaged, so both are in it).
+    // the rows it touches, and the verify slice if one is due. Rows outside the band keep stale
+    // pixels in `back`, so such a poll compares only hinted tiles and the slice inside the band,
+    // and motion detection reads only the band of the new frame (moved content's old and new
+    // places are both damaged, so both are in it).
     let band: RowBand | null = null;
-    const rows = verifyDue ? 'all' : this.damage!.pendingRows();
-    if (rows && rows !== 'all') {
-      // Whole tile rows: the diff compares 16×16 tiles, every row of which must be fresh.
-      const y = Math.max(0, Math.floor(rows.y / TILE_SIZE) * TILE_SIZE);
-      const h = Math.min(this.back.height, Math.ceil((rows.y + rows.h) / TILE_SIZE) * TILE_SIZE) - y;
-      if (h > 0 && h <= this.back.height * BAND_MAX_SHARE) band = { y, h };
+    const rows = damage ? damage.pendingRows() : 'all';
+    if (rows !== 'all') {
+      let y1 = slice ? slice.y : Infinity;
+      let y2 = slice ? slice.y + slice.h : -Infinity;
+      if (rows) {
+        // Whole tile rows: the diff compares 16×16 tiles, every row of which must be fresh.
+        y1 = Math.min(y1, Math.floor(rows.y / TILE_SIZE) * TILE_SIZE);
+        y2 = Math.max(y2, Math.ceil((rows.y + rows.h) / TILE_SIZE) * TILE_SIZE);
+      }
+      y1 = Math.max(0, y1);
+      y2 = Math.min(this.back.height, y2);
+      if (y2 > y1 && y2 - y1 <= this.back.height * BAND_MAX_SHARE) band = { y: y1, h: y2 - y1 };
     }
-    this.damage?.begin();
+    damage?.begin();
     try {
       if (band) {
         await this.grabber.grabRows(this.back, band.y, band.h);
@@ -323,7 +352,7 @@ export class X11ScreenSource {
       }
       else await this.grabber.grab(this.back);
     } catch (err) {
-      this.damage?.reset();
+      damage?.reset();
       if (isXError(err) && !this.conn.closed) {
         // Most likely the screen shrank before its notify reached us: re-read the size.
         if (await this.checkSize()) return full();
@@ -331,9 +360,9 @@ export class X11ScreenSource {
       throw err;
     }
     this.stats.captures++;
-    const hints = this.damage?.end();
+    const hints = damage?.end();
 
-    const limited = !verifyDue && hints !== undefined && !hints.all;
+    const limited = hints !== undefined && !hints.all;
     if (band && !limited) {
       // The hints overflowed while we captured the band: the rest of `back` is stale.
       await this.grabber.grab(this.back);
@@ -345,13 +374,17 @@ export class X11ScreenSource {
       // With a band capture only tiles inside the band may be compared; hints outside it
       // arrived during the capture and are carried over to the next poll.
       markRects(this.candidates, band ? clipRectsToRows(hints.rects, band) : hints.rects);
+      if (slice) markRects(this.candidates, [{ x: 0, y: slice.y, w: this.back.width, h: slice.h }]);
       n = diffTiles(this.front, this.back, this.dirty, this.candidates);
       this.stats.limitedCompares++;
     } else {
       n = diffTiles(this.front, this.back, this.dirty);
       this.stats.fullCompares++;
-      if (verifyDue) this.lastVerify = now;
-      if (verifyDue && hints && !hints.all && n > 0) this.countMisses(hints.rects);
+    }
+    if (slice) {
+      this.lastVerify = now;
+      this.stats.verifiedSlices++;
+      if (hints && !hints.all && n > 0) this.countMisses(hints.rects);
     }
     if (n === 0) return none();
     let rects = coalesceTiles(this.dirty, this.opts.coalesce);
@@ -389,7 +422,18 @@ export class X11ScreenSource {
     return { copies, changed: rects };
   }
 
-  /** Damage misses: dirty tiles of a full comparison that no hint covered. Diagnostics only. */
+  /** The next slice of rows to verify (whole tile rows), cycling over the screen. */
+  private nextVerifySlice(): RowBand {
+    const tileRows = Math.ceil(this.back.height / TILE_SIZE);
+    const per = Math.ceil(tileRows / VERIFY_SLICES);
+    const count = Math.ceil(tileRows / per);
+    const k = this.verifySlice % count; // the screen may have shrunk since the last slice
+    this.verifySlice = (k + 1) % count;
+    const y = k * per * TILE_SIZE;
+    return { y, h: Math.min(this.back.height, y + per * TILE_SIZE) - y };
+  }
+
+  /** Damage misses: dirty tiles of a verifying comparison that no hint covered. Diagnostics only. */
   private countMisses(hintRects: readonly Rect[]): void {
     this.candidates.bits.fill(0);
     markRects(this.candidates, hintRects);

@@ -33,22 +33,26 @@ import {
 } from './protocol/server-messages.js';
 import { DesktopSizeReason, Encoding, FenceFlag, PseudoEncoding } from './protocol/constants.js';
 
-/**
- * JPEG-coded areas are re-sent losslessly once the screen has been quiet for this long plus
- * `REFRESH_QUIET_MS_PER_MEGAPIXEL` per million pixels of them (`refreshQuietMs`).
- */
+/** JPEG-coded areas are re-sent losslessly once the screen has been quiet this long. */
 const LOSSLESS_REFRESH_QUIET_MS = 100;
 /**
- * A lossless refresh of photo-like pixels costs 10–20 times their JPEG (measured in
- * `npm run bench`: a full-screen slide ~2.5 MB lossless against ~0.15 MB at quality 6), so a
- * large area waits longer before it is re-sent: a text line or a widget sharpens after ~0.1 s,
- * a full 1920×1080 screen after ~1.7 s, and content that changes every second or so (a
+ * Where the JPEG areas keep changing (see CHURN_MEMORY_MS), they must also have been unchanged
+ * for this long per million pixels (`refreshQuietMs`). A lossless refresh of photo-like pixels
+ * costs 10–20 times their JPEG (measured in `npm run bench`: a full-screen slide ~2.5 MB
+ * lossless against ~0.15 MB at quality 6), so content that changes every second or so (a
  * slideshow, pages flipped through) stays the JPEG the client asked for instead of being sent
- * twice. Once the screen stops changing, every area is refreshed.
+ * twice; a text line or a widget still sharpens after ~0.1 s, a full 1920×1080 screen after
+ * ~1.7 s of stillness. Once the screen stops changing, every area is refreshed.
  */
 const REFRESH_QUIET_MS_PER_MEGAPIXEL = 750;
+/**
+ * Churn: damage over a JPEG area, or over an area refreshed losslessly, marks the JPEG areas as
+ * changing for this long (the refresh was, or would be, wasted). Without churn (a screen sent
+ * once, a photo opened and left alone) the refresh follows after LOSSLESS_REFRESH_QUIET_MS.
+ */
+const CHURN_MEMORY_MS = 10_000;
 
-/** How long the screen must be quiet before `area` JPEG-coded pixels are re-sent losslessly. */
+/** How long churning JPEG areas of `area` pixels must be unchanged before their lossless refresh. */
 export function refreshQuietMs(area: number): number {
   return LOSSLESS_REFRESH_QUIET_MS + (area / 1e6) * REFRESH_QUIET_MS_PER_MEGAPIXEL;
 }
@@ -90,6 +94,12 @@ export class UpdateSender {
   private sending = false;
   private waitingForDrain = false;
   private lastDamageAt = 0;
+  /** Last time JPEG-coded areas changed (new JPEG sent, or damage over them). */
+  private lastLossyChangeAt = 0;
+  /** Until when the JPEG areas count as churning (see CHURN_MEMORY_MS). */
+  private churnUntil = 0;
+  /** What the last lossless refresh re-sent (damage over it is churn). */
+  private refreshed = new Region();
   private refreshTimer: NodeJS.Timeout | null = null;
   private congestionTimer: NodeJS.Timeout | null = null;
   private pendingCursor: CursorImage | null = null;
@@ -181,7 +191,14 @@ export class UpdateSender {
 
   damage(rects: readonly Rect[]): void {
     this.updates.addChanged(rects);
-    this.lastDamageAt = performance.now();
+    const now = (this.lastDamageAt = performance.now());
+    if (!this.lossy.isEmpty() && rects.some((r) => this.lossy.intersects(r))) {
+      this.lastLossyChangeAt = now;
+      this.churnUntil = now + CHURN_MEMORY_MS;
+    } else if (!this.refreshed.isEmpty() && rects.some((r) => this.refreshed.intersects(r))) {
+      this.churnUntil = now + CHURN_MEMORY_MS;
+      this.refreshed.clear();
+    }
   }
 
   copy(dest: Rect, dx: number, dy: number): void {
@@ -195,6 +212,7 @@ export class UpdateSender {
     const full = { x: 0, y: 0, w: width, h: height };
     this.updates.reset(full);
     this.lossy.clear();
+    this.refreshed.clear();
     // Outstanding requests referred to the old size; keep them, clipped to the new one.
     const clipped = this.updates.requested.intersect(full);
     this.updates.requested.clear();
@@ -244,17 +262,25 @@ export class UpdateSender {
   /**
    * The lossy areas to re-send losslessly now, or null. TigerVNC waits until an area has been
    * quiet for a moment (RecentChangeTimeout) so that moving content stays cheap JPEG; we wait
-   * until the whole screen has been quiet for `refreshQuietMs` of the area, and arm a timer
-   * otherwise.
+   * until the screen has been quiet for LOSSLESS_REFRESH_QUIET_MS and, when they churn, the
+   * JPEG areas for `refreshQuietMs` of their area (a blinking cursor elsewhere does not hold a
+   * large refresh back for ever), and arm a timer otherwise.
    */
   private lossyRefreshDue(): Region | null {
     if (this.lossy.isEmpty()) return null;
     const due = this.lossy.intersectRegion(this.updates.requested);
     if (due.isEmpty()) return null;
-    const quietFor = performance.now() - this.lastDamageAt;
-    const needed = refreshQuietMs(due.area());
-    if (quietFor >= needed) return due;
-    this.refreshTimer ??= this.retryAfter(needed - quietFor + 1, () => (this.refreshTimer = null));
+    const now = performance.now();
+    const churning = now < this.churnUntil;
+    const wait = Math.max(
+      LOSSLESS_REFRESH_QUIET_MS - (now - this.lastDamageAt),
+      churning ? refreshQuietMs(due.area()) - (now - this.lastLossyChangeAt) : 0,
+    );
+    if (wait <= 0) {
+      this.refreshed = due.clone();
+      return due;
+    }
+    this.refreshTimer ??= this.retryAfter(wait + 1, () => (this.refreshTimer = null));
     return null;
   }
 
@@ -342,7 +368,14 @@ export class UpdateSender {
       this.encoder,
       fb,
       changed.rects(),
-      { converter, lossless, onLossy: (r) => this.lossy.add(r) },
+      {
+        converter,
+        lossless,
+        onLossy: (r) => {
+          this.lossy.add(r);
+          this.lastLossyChangeAt = performance.now();
+        },
+      },
       () => !this.link.active(),
     );
     if (!this.link.active()) return;

@@ -185,6 +185,46 @@ for (const variant of [
   });
 }
 
+describe('X11ScreenSource verification against missed damage', () => {
+  it('compares one slice of rows per interval in full, so a change no hint covered is found within one cycle', async () => {
+    const xvfb = await startXvfb({ width: 320, height: 256 });
+    await fillRoot(xvfb.display, 'desktop');
+    // 8 slices of 32 rows, one due every 10 ms.
+    const src = await X11ScreenSource.open({ display: xvfb.display, verifyIntervalMs: 80 });
+    try {
+      await src.poll(); // the full first report
+      // Settle: the damage state right after open asks for one full comparison.
+      for (let i = 0; i < 3; i++) {
+        await new Promise((r) => setTimeout(r, 12));
+        expect(await src.poll()).toEqual([]);
+      }
+      // Make the framebuffer disagree with the screen where DAMAGE will never report anything:
+      // what a missed damage event leaves behind.
+      const fb = src.framebuffer;
+      const truth = fb.pixels[200 * fb.stride + 300]!;
+      fb.pixels[200 * fb.stride + 300] = truth ^ 0xffffff;
+      const before = { ...src.stats };
+      const found: Rect[] = [];
+      for (let i = 0; i < 20 && !found.length; i++) {
+        await new Promise((r) => setTimeout(r, 12));
+        found.push(...(await src.poll()));
+      }
+      expect(found).toEqual([{ x: 300, y: 200, w: 1, h: 1 }]);
+      expect(src.framebuffer.pixels[200 * fb.stride + 300]).toBe(truth);
+      // Found by slices (hint-limited comparisons plus one slice each), not by full comparisons,
+      // and reported as a damage miss.
+      expect(src.stats.verifiedSlices - before.verifiedSlices).toBeGreaterThanOrEqual(1);
+      expect(src.stats.verifiedSlices - before.verifiedSlices).toBeLessThanOrEqual(9);
+      expect(src.stats.fullCompares).toBe(before.fullCompares);
+      expect(src.stats.missedTiles).toBeGreaterThan(before.missedTiles);
+      expect(rgbEqual(src.framebuffer, await xwdRoot(xvfb.display))).toBe(true);
+    } finally {
+      await src.close();
+      await xvfb.close();
+    }
+  });
+});
+
 describe('X11ScreenSource bell', () => {
   it('reports a core XBell from another client, merging bursts', async () => {
     const xvfb = await startXvfb({ width: 320, height: 200 });

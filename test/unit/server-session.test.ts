@@ -243,7 +243,7 @@ describe('lossy updates and CopyRect through a session (synthetic desktop)', () 
     dec.dispose();
   });
 
-  it('a large JPEG area waits longer for its lossless refresh (refreshQuietMs grows with the area)', async () => {
+  it('a large churning JPEG area waits longer for its lossless refresh (refreshQuietMs grows with the area)', async () => {
     const { RfbTestDecoder } = await import('../../bench/lib/rfb-decoders.js');
     const r = await rig({}, [1200, 800]);
     const c = await client(r.port, { timeoutMs: 5000 });
@@ -253,6 +253,10 @@ describe('lossy updates and CopyRect through a session (synthetic desktop)', () 
     c.requestUpdate(false);
     await c.readUpdate({ decodeRect, timeoutMs: 5000 });
     r.desktop.paint({ x: 0, y: 0, w: 1200, h: 800 }, photoLike(3));
+    c.requestUpdate(true);
+    await c.readUpdate({ decodeRect, timeoutMs: 5000 });
+    // A second picture over the JPEG one before its refresh: the area churns (a slideshow).
+    r.desktop.paint({ x: 0, y: 0, w: 1200, h: 800 }, photoLike(4));
     c.requestUpdate(true);
     await c.readUpdate({ decodeRect, timeoutMs: 5000 });
     const painted = performance.now();
@@ -265,6 +269,49 @@ describe('lossy updates and CopyRect through a session (synthetic desktop)', () 
     expect(waited).toBeGreaterThanOrEqual(refreshQuietMs(1200 * 800) - 50);
     expect(dec.pixels.every((p, i) => (p & 0xffffff) === (r.desktop.framebuffer.pixels[i]! & 0xffffff))).toBe(true);
     dec.dispose();
+  });
+
+  it('refreshes a large JPEG area while a small area elsewhere keeps changing (a blinking cursor)', async () => {
+    const { RfbTestDecoder } = await import('../../bench/lib/rfb-decoders.js');
+    const r = await rig({}, [1200, 800]);
+    const c = await client(r.port, { timeoutMs: 5000 });
+    const dec = new RfbTestDecoder(c.serverFormat, c.width, c.height);
+    const decodeRect = (h: { x: number; y: number; w: number; h: number; encoding: number }) => dec.decodeRect(h, c);
+    c.setEncodings([7, -26]); // Tight + JPEG quality 6
+    c.requestUpdate(false);
+    await c.readUpdate({ decodeRect, timeoutMs: 5000 });
+    const photo = { x: 0, y: 0, w: 1000, h: 800 };
+    r.desktop.paint(photo, photoLike(5));
+    const fb = r.desktop.framebuffer;
+    const photoExact = () => {
+      for (let y = 0; y < photo.h; y += 3) for (let x = 0; x < photo.w; x++) {
+        if ((dec.pixels[y * fb.stride + x]! & 0xffffff) !== (fb.pixels[y * fb.stride + x]! & 0xffffff)) return false;
+      }
+      return true;
+    };
+    let on = false;
+    let blinks = 0;
+    const blink = setInterval(() => {
+      on = !on;
+      blinks++;
+      r.desktop.paint({ x: 1100, y: 40, w: 8, h: 16 }, () => (on ? 0xffffff : 0));
+    }, 150);
+    try {
+      const t0 = performance.now();
+      let sawLossy = false;
+      while (performance.now() - t0 < 4000) {
+        c.requestUpdate(true);
+        await c.readUpdate({ decodeRect, timeoutMs: 5000 });
+        if (!photoExact()) sawLossy = true;
+        else if (sawLossy) break;
+      }
+      expect(sawLossy, 'the photo went as JPEG first').toBe(true);
+      expect(photoExact(), 'refreshed losslessly despite the blinking').toBe(true);
+      expect(blinks, 'the cursor blinked all along').toBeGreaterThan(4);
+    } finally {
+      clearInterval(blink);
+      dec.dispose();
+    }
   });
 
   it('turns a reported copy into CopyRect rectangles for clients that list it', async () => {
