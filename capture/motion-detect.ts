@@ -361,20 +361,26 @@ export class MotionDetector {
 
   /**
    * The deltas a continuing motion most likely has, best first: the recent ones, the hints,
-   * and around the last one (a drag along a curve changes its step by a pixel or two per
-   * frame, so an exact repeat is rare). Each is scored on a sample of the changed pixels
+   * around the last one (a drag along a curve changes its step by a pixel or two per frame,
+   * so an exact repeat is rare) and around the origin (a motion starting from rest). Each is scored on a sample of the changed pixels
    * (`explainedFraction`, ~5k pixel reads) and only the few that explain a good part of them
    * get the full, ~100× dearer rectangle search.
    */
   private likelyCandidates(prev: PixelBuffer, cur: PixelBuffer, area: Rect, hints: readonly MotionHint[]): Candidate[] {
     const cands: Candidate[] = [...this.recent, ...hints];
     const last = this.recent[0];
+    // Around the origin too: a drag or scroll starting from rest moves a pixel or two at first,
+    // whatever the last motion was (measured: the first steps of a drag that followed another
+    // went to the costly anchor search, overran the budget and were sent as pixels).
+    const centres: Candidate[] = [{ dx: 0, dy: 0 }];
     if (last) {
       const next = this.recent[1] ? { dx: 2 * last.dx - this.recent[1].dx, dy: 2 * last.dy - this.recent[1].dy } : last;
-      for (const c of next === last ? [last] : [last, next])
-        for (let j = -NEIGHBOURHOOD; j <= NEIGHBOURHOOD; j++)
-          for (let i = -NEIGHBOURHOOD; i <= NEIGHBOURHOOD; i++) cands.push({ dx: c.dx + i, dy: c.dy + j });
+      centres.push(last);
+      if (next !== last) centres.push(next);
     }
+    for (const c of centres)
+      for (let j = -NEIGHBOURHOOD; j <= NEIGHBOURHOOD; j++)
+        for (let i = -NEIGHBOURHOOD; i <= NEIGHBOURHOOD; i++) cands.push({ dx: c.dx + i, dy: c.dy + j });
     const seen = new Set<number>();
     const scored: { c: Candidate; score: number }[] = [];
     for (const c of cands) {

@@ -416,6 +416,40 @@ describe('moved windows', () => {
     // After the first step the remembered delta is tried first: no search needed.
     expect(detector.stats.candidatesTried).toBeLessThan(8 * 3);
   });
+
+  it('a drag starting from rest after another motion: its 1–2 px first steps are pre-scored, not searched', () => {
+    const rand = rng(21);
+    const detector = new MotionDetector(UNBOUNDED);
+    const bg = createPixelBuffer(W, H);
+    fillNoise(bg, { x: 0, y: 0, w: W, h: H }, rand);
+    const content = clone(bg);
+    fillText(content, win, rand);
+    // An earlier motion elsewhere leaves (9, -7) as the remembered delta.
+    let prev = clone(content);
+    for (let step = 1; step <= 2; step++) {
+      const cur = clone(bg);
+      blit(content, win, cur, 9 * step, -7 * step);
+      runPipeline(prev, cur, detector);
+      prev = cur;
+    }
+    expect(detector.stats.copiesFound).toBe(2);
+    // The window now starts a new drag from where it is, by (1, 1), then (2, 1).
+    let at = { x: 18, y: -14 };
+    for (const [dx, dy] of [[1, 1], [2, 1]] as const) {
+      const before = detector.stats.candidatesTried;
+      const next = { x: at.x + dx, y: at.y + dy };
+      const cur = clone(bg);
+      blit(content, win, cur, next.x, next.y);
+      const { result } = runPipeline(prev, cur, detector);
+      expect(result.copies).toHaveLength(1);
+      expect(result.copies[0]).toMatchObject({ dx, dy });
+      expectExactReconstruction(prev, cur, result);
+      // One or two full rectangle searches (the pre-scored likely deltas), no voting or anchors.
+      expect(detector.stats.candidatesTried - before).toBeLessThanOrEqual(2);
+      prev = cur;
+      at = next;
+    }
+  });
 });
 
 describe('no motion', () => {

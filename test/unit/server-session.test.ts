@@ -217,16 +217,22 @@ function photoLike(seed: number): (x: number, y: number) => number {
   };
 }
 
+/** A synthetic desktop of `size`, a client on Tight with a JPEG quality, its first frame decoded. */
+async function jpegSession(size: [number, number], quality: number) {
+  const { RfbTestDecoder } = await import('../../bench/lib/rfb-decoders.js');
+  const r = await rig({}, size);
+  const c = await client(r.port, { timeoutMs: 5000 });
+  const dec = new RfbTestDecoder(c.serverFormat, c.width, c.height);
+  const decodeRect = (h: { x: number; y: number; w: number; h: number; encoding: number }) => dec.decodeRect(h, c);
+  c.setEncodings([7, quality]);
+  c.requestUpdate(false);
+  await c.readUpdate({ decodeRect, timeoutMs: 5000 });
+  return { r, c, dec, decodeRect };
+}
+
 describe('lossy updates and CopyRect through a session (synthetic desktop)', () => {
   it('sends a photo-like area as JPEG, then refreshes it losslessly once the screen is quiet', async () => {
-    const { RfbTestDecoder } = await import('../../bench/lib/rfb-decoders.js');
-    const r = await rig();
-    const c = await client(r.port);
-    const dec = new RfbTestDecoder(c.serverFormat, c.width, c.height);
-    const decodeRect = (h: { x: number; y: number; w: number; h: number; encoding: number }) => dec.decodeRect(h, c);
-    c.setEncodings([7, -23]); // Tight + JPEG quality 9
-    c.requestUpdate(false);
-    await c.readUpdate({ decodeRect });
+    const { r, c, dec, decodeRect } = await jpegSession([64, 48], -23); // Tight + JPEG quality 9
     // photo-like (smooth shades plus grain): too many colours for a palette, no hard edges → JPEG
     r.desktop.paint({ x: 0, y: 0, w: 64, h: 48 }, photoLike(7));
     c.requestUpdate(true);
@@ -244,14 +250,7 @@ describe('lossy updates and CopyRect through a session (synthetic desktop)', () 
   });
 
   it('a large churning JPEG area waits longer for its lossless refresh (refreshQuietMs grows with the area)', async () => {
-    const { RfbTestDecoder } = await import('../../bench/lib/rfb-decoders.js');
-    const r = await rig({}, [1200, 800]);
-    const c = await client(r.port, { timeoutMs: 5000 });
-    const dec = new RfbTestDecoder(c.serverFormat, c.width, c.height);
-    const decodeRect = (h: { x: number; y: number; w: number; h: number; encoding: number }) => dec.decodeRect(h, c);
-    c.setEncodings([7, -26]); // Tight + JPEG quality 6
-    c.requestUpdate(false);
-    await c.readUpdate({ decodeRect, timeoutMs: 5000 });
+    const { r, c, dec, decodeRect } = await jpegSession([1200, 800], -26); // Tight + JPEG quality 6
     r.desktop.paint({ x: 0, y: 0, w: 1200, h: 800 }, photoLike(3));
     c.requestUpdate(true);
     await c.readUpdate({ decodeRect, timeoutMs: 5000 });
@@ -272,14 +271,7 @@ describe('lossy updates and CopyRect through a session (synthetic desktop)', () 
   });
 
   it('refreshes a large JPEG area while a small area elsewhere keeps changing (a blinking cursor)', async () => {
-    const { RfbTestDecoder } = await import('../../bench/lib/rfb-decoders.js');
-    const r = await rig({}, [1200, 800]);
-    const c = await client(r.port, { timeoutMs: 5000 });
-    const dec = new RfbTestDecoder(c.serverFormat, c.width, c.height);
-    const decodeRect = (h: { x: number; y: number; w: number; h: number; encoding: number }) => dec.decodeRect(h, c);
-    c.setEncodings([7, -26]); // Tight + JPEG quality 6
-    c.requestUpdate(false);
-    await c.readUpdate({ decodeRect, timeoutMs: 5000 });
+    const { r, c, dec, decodeRect } = await jpegSession([1200, 800], -26); // Tight + JPEG quality 6
     const photo = { x: 0, y: 0, w: 1000, h: 800 };
     r.desktop.paint(photo, photoLike(5));
     const fb = r.desktop.framebuffer;
