@@ -362,9 +362,9 @@ export class MotionDetector {
   /**
    * The deltas a continuing motion most likely has, best first: the recent ones, the hints,
    * around the last one (a drag along a curve changes its step by a pixel or two per frame,
-   * so an exact repeat is rare) and around the origin (a motion starting from rest). Each is scored on a sample of the changed pixels
-   * (`explainedFraction`, ~5k pixel reads) and only the few that explain a good part of them
-   * get the full, ~100× dearer rectangle search.
+   * so an exact repeat is rare) and around the origin (a motion starting from rest). Each is
+   * scored on a sample of the changed pixels (`explainedFraction`, ~5k pixel reads) and only
+   * the few that explain a good part of them get the full, ~100× dearer rectangle search.
    */
   private likelyCandidates(prev: PixelBuffer, cur: PixelBuffer, area: Rect, hints: readonly MotionHint[]): Candidate[] {
     const cands: Candidate[] = [...this.recent, ...hints];

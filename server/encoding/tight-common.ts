@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import type { PixelBuffer } from '../../core/pixel-buffer.js';
 import type { Rect } from '../../core/geometry.js';
 import { ErrorCode, VncError } from '../../core/errors.js';
+import { clampZlibLevel } from './zlib-stream.js';
 
 /** Control-byte compression types (high nibble). */
 export const TIGHT_FILL = 0x80;
@@ -69,10 +70,9 @@ export function encodeJpeg(rgb: Buffer, w: number, h: number, level: number): Pr
  * 3.2 → 1.8 MB/s); few-coloured pieces, where filters hurt, go as palette PNGs instead.
  */
 export function encodePng(rgb: Buffer, w: number, h: number, compressLevel: number): Promise<Buffer> {
-  const compressionLevel = Math.max(0, Math.min(9, Math.round(compressLevel)));
+  const compressionLevel = clampZlibLevel(compressLevel);
   return sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).png({ compressionLevel, palette: false, adaptiveFiltering: true }).toBuffer();
 }
-
 
 /**
  * How many colours a piece may have and still be sent with a palette (TigerVNC's rule of

@@ -4,8 +4,8 @@
  * - 2 colours → palette filter, 1 bit per pixel, zlib stream 1;
  * - up to `maxPaletteColours` → palette filter, 1 byte per pixel, zlib stream 2;
  * - otherwise → JPEG (sharp) when the client sent a quality level, is 16/32 bpp and the piece
- *   looks photographic (`looksPhotographic`; drawn pieces are then analysed again with the
- *   lossless palette limit), else basic compression with the gradient filter when TPIXELs are
+ *   looks photographic (`looksPhotographic`; drawn pieces keep a palette up to the lossless
+ *   limit), else basic compression with the gradient filter when TPIXELs are
  *   3 bytes (depth 24; `tight-gradient.ts`), the copy filter (plain TPIXELs) for other formats,
  *   on zlib stream 3 when the piece is repetitive (`isRepetitive`), else on stream 0.
  * Filtered data under 12 bytes goes uncompressed; otherwise it is compressed on its persistent
@@ -72,13 +72,13 @@ export function createTightEncoder(): Encoder {
     const levels = streamLevels(cl);
     const jpeg = jpegAllowed(ctx.qualityLevel, ctx.converter.format.bitsPerPixel);
     const area = p.w * p.h;
-    let n = analyseColours(fb.pixels, fb.stride, p.x, p.y, p.w, p.h, maxPaletteColours(area, ctx.compressLevel, jpeg), palette);
-    const photo = n < 0 && jpeg && looksPhotographic(fb.pixels, fb.stride, p);
-    if (n < 0 && jpeg && !photo) {
-      // Drawn content (antialiased text) with more colours than JPEG's palette limit: lossless
-      // like any other client's, so a palette up to the lossless limit.
-      n = analyseColours(fb.pixels, fb.stride, p.x, p.y, p.w, p.h, maxPaletteColours(area, ctx.compressLevel, false), palette);
-    }
+    // With JPEG, pieces with more colours than its palette limit go as JPEG if photographic;
+    // drawn ones (antialiased text) stay lossless like any other client's, up to the lossless
+    // palette limit. One analysis up to the larger limit serves both.
+    const losslessLimit = maxPaletteColours(area, ctx.compressLevel, false);
+    const jpegLimit = jpeg ? maxPaletteColours(area, ctx.compressLevel, true) : losslessLimit;
+    const n = analyseColours(fb.pixels, fb.stride, p.x, p.y, p.w, p.h, Math.max(losslessLimit, jpegLimit), palette);
+    const photo = jpeg && (n < 0 || n > jpegLimit) && looksPhotographic(fb.pixels, fb.stride, p);
     const tp = packer.bytesPerPixel;
 
     if (n === 1) {
@@ -87,7 +87,7 @@ export function createTightEncoder(): Encoder {
       packer.pack(palette.colours[0]!, b, 1);
       return [hdr, b];
     }
-    if (n > 1) {
+    if (n > 1 && !photo) {
       const head = Buffer.allocUnsafe(3 + n * tp);
       const stream = n === 2 ? STREAM_MONO : STREAM_INDEXED;
       head[0] = TIGHT_EXPLICIT_FILTER | (stream << 4);
