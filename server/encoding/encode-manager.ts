@@ -6,7 +6,9 @@
  * 1. Large single-colour areas are cut out (solid.ts) and sent with the client's cheapest solid
  *    encoding (Tight fill, RRE without subrectangles, …) when it listed one.
  * 2. The rest is split into bounded pieces (≤ 65536 px, ≤ 2048 wide; ZRLE/Hextile bands keep
- *    their tiles whole).
+ *    their tiles whole). Tight and TightPNG split for themselves, so that they can join
+ *    adjacent photo pieces into one JPEG or PNG; for them, damage bands of one column are joined
+ *    first (`joinColumns`).
  * 3. Each piece goes to the client's preferred encoding — the first supported one it listed.
  *    Tight, TightPNG and ZRLE classify content themselves (fill / palette / JPEG per piece or
  *    tile). RRE is used only for flat pieces: a piece with too many colours goes to the best
@@ -32,7 +34,7 @@ import { createTightEncoder } from './tight.js';
 import { createTightPngEncoder } from './tight-png.js';
 import { encodeCopyRect } from './copy-rect.js';
 import { findSolidRects, SOLID_MIN_AREA } from './solid.js';
-import { clipToFramebuffer, splitRect, MAX_PIECE_AREA, MAX_PIECE_WIDTH } from './split.js';
+import { clipToFramebuffer, joinColumns, splitRect, MAX_PIECE_AREA, MAX_PIECE_WIDTH } from './split.js';
 import { Palette, analyseColours } from './palette.js';
 
 /** Counters per encoding since the session started (or the last `resetStats`). */
@@ -69,8 +71,15 @@ const SOLID_CAPABLE = new Set<number>([Encoding.Tight, Encoding.TightPNG, Encodi
 /** Encodings that cope with photo-like content (RRE does not). */
 const FULL_COLOUR_CAPABLE = new Set<number>([Encoding.ZRLE, Encoding.Tight, Encoding.TightPNG, Encoding.Hextile, Encoding.Zlib]);
 
+/**
+ * Encodings that split rectangles into bounded pieces themselves and join adjacent full-colour
+ * pieces into one JPEG or PNG (`image-runs.ts`): they get whole rectangles.
+ */
+const JOINS_IMAGES = new Set<number>([Encoding.Tight, Encoding.TightPNG]);
+
 /** Piece bounds per encoding: [max area, max width, row alignment]. */
 function pieceBounds(encoding: number): [number, number, number] {
+  if (JOINS_IMAGES.has(encoding)) return [Infinity, Infinity, 1];
   switch (encoding) {
     case Encoding.ZRLE: return [MAX_PIECE_WIDTH * 64, MAX_PIECE_WIDTH, 64];
     case Encoding.Hextile: return [MAX_PIECE_AREA, MAX_PIECE_WIDTH, 16];
@@ -163,10 +172,8 @@ export class EncodeManager {
     };
     const parts: (EncodedRects | Promise<EncodedRects>)[] = [];
     try {
-      for (const r0 of rects) {
-        const r = clipToFramebuffer(r0, fb.width, fb.height);
-        if (r) this.encodeRect(fb, r, full, parts);
-      }
+      const clipped = rects.map((r) => clipToFramebuffer(r, fb.width, fb.height)).filter((r): r is Rect => r !== null);
+      for (const r of JOINS_IMAGES.has(this.preferred) ? joinColumns(clipped) : clipped) this.encodeRect(fb, r, full, parts);
     } catch (err) {
       return Promise.reject(err);
     }

@@ -37,3 +37,22 @@ export function clipToFramebuffer(r: Rect, width: number, height: number): Rect 
   const x2 = Math.min(width, r.x + r.w), y2 = Math.min(height, r.y + r.h);
   return x2 > x1 && y2 > y1 ? { x: x1, y: y1, w: x2 - x1, h: y2 - y1 } : null;
 }
+
+/**
+ * `rects` (non-overlapping) with every chain of rectangles of equal x and width, each directly
+ * below the previous, joined into one, in reading order. Damage often arrives as bands of one area (a video
+ * frame as 192 + 168 rows); joined, an encoder can send it as one image.
+ */
+export function joinColumns(rects: readonly Rect[]): Rect[] {
+  if (rects.length < 2) return [...rects];
+  const sorted = [...rects].sort((a, b) => a.x - b.x || a.w - b.w || a.y - b.y);
+  const out: Rect[] = [];
+  let cur = { ...sorted[0]! };
+  for (let i = 1; i < sorted.length; i++) {
+    const r = sorted[i]!;
+    if (r.x === cur.x && r.w === cur.w && r.y === cur.y + cur.h) cur.h += r.h;
+    else { out.push(cur); cur = { ...r }; }
+  }
+  out.push(cur);
+  return out.sort((a, b) => a.y - b.y || a.x - b.x); // reading order, as the damage came
+}

@@ -7,6 +7,8 @@ import type { PixelBuffer } from '../../core/pixel-buffer.js';
 import type { Rect } from '../../core/geometry.js';
 import { ErrorCode, VncError } from '../../core/errors.js';
 import { clampZlibLevel } from './zlib-stream.js';
+import { rectHeader } from './encoder.js';
+import type { ImageRun } from './image-runs.js';
 
 /** Control-byte compression types (high nibble). */
 export const TIGHT_FILL = 0x80;
@@ -72,6 +74,29 @@ export function encodeJpeg(rgb: Buffer, w: number, h: number, level: number): Pr
 export function encodePng(rgb: Buffer, w: number, h: number, compressLevel: number): Promise<Buffer> {
   const compressionLevel = clampZlibLevel(compressLevel);
   return sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).png({ compressionLevel, palette: false, adaptiveFiltering: true }).toBuffer();
+}
+
+/** Compresses packed RGB (`toRgb`) of a `w`×`h` rectangle into an image (JPEG or PNG). */
+export type RgbImageCoder = (rgb: Buffer, w: number, h: number) => Promise<Buffer>;
+
+/**
+ * The rectangles for a run of pieces sent as one image (JpegCompression or PngCompression,
+ * per `control`): one rectangle for the whole run, or, when that image would overflow Tight's
+ * compact length, one per piece. `rgb` holds the run's pixels (`toRgb` of `run.rect`, so each
+ * piece is a contiguous band of it) and must stay unmodified until the promise settles.
+ */
+export async function imageRunRects(
+  run: ImageRun<unknown>, rgb: Buffer, encoding: number, control: number, coder: RgbImageCoder,
+): Promise<Buffer[][]> {
+  const rect = (r: Rect, image: Buffer): Buffer[] =>
+    [rectHeader(r.x, r.y, r.w, r.h, encoding), Buffer.from([control]), compactLength(image.length), image];
+  const { rect: whole, pieces } = run;
+  const image = await coder(rgb, whole.w, whole.h);
+  if (image.length <= TIGHT_MAX_LENGTH || pieces.length === 1) return [rect(whole, image)];
+  return Promise.all(pieces.map(async (p) => {
+    const start = (p.y - whole.y) * whole.w * 3;
+    return rect(p, await coder(rgb.subarray(start, start + p.w * p.h * 3), p.w, p.h));
+  }));
 }
 
 /**

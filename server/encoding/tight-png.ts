@@ -4,7 +4,8 @@
  * "BasicCompression received in TightPNG rect"). Per piece: one colour → fill; up to 256
  * colours → a palette PNG (`png-indexed.ts`, 1–8 bits per pixel); more → JPEG when the client
  * sent a quality level and the piece looks photographic, else an RGB PNG with row filters
- * (sharp). There is no zlib state between rectangles; the browser decodes PNG and JPEG natively.
+ * (sharp); adjacent full-colour pieces of one kind go as one image (`image-runs.ts`). There is no
+ * zlib state between rectangles; the browser decodes PNG and JPEG natively.
  */
 import type { Encoder, EncodeContext, EncodedRects } from './encoder.js';
 import { rectHeader } from './encoder.js';
@@ -12,8 +13,10 @@ import { Encoding } from './encodings.js';
 import { packerCache, type PixelPacker } from './pixel-pack.js';
 import { splitRect, MAX_PIECE_AREA } from './split.js';
 import { CompletionOrder } from './ordered.js';
+import { ImageRunBuilder, type ImageRun } from './image-runs.js';
+import { RectParts } from './rect-parts.js';
 import {
-  TIGHT_FILL, TIGHT_JPEG, TIGHT_MAX_WIDTH, TIGHT_PNG, compactLength, encodeJpeg, encodePng, jpegAllowed, toRgb,
+  TIGHT_FILL, TIGHT_JPEG, TIGHT_MAX_WIDTH, TIGHT_PNG, compactLength, encodeJpeg, encodePng, imageRunRects, jpegAllowed, toRgb,
 } from './tight-common.js';
 import { looksPhotographic } from './content-class.js';
 import { encodeIndexedPng } from './png-indexed.js';
@@ -23,6 +26,9 @@ import type { Rect } from '../../core/geometry.js';
 
 export const DEFAULT_PNG_COMPRESS_LEVEL = 6;
 
+/** The full-colour pieces that are joined into one image per run (`image-runs.ts`). */
+type RgbKind = 'jpeg' | 'png';
+
 /** Pieces with more colours than this may go as JPEG (Tight's limit with a quality level). */
 const JPEG_MIN_COLOURS = 96;
 
@@ -31,40 +37,50 @@ export function createTightPngEncoder(): Encoder {
   const order = new CompletionOrder();
   const palette = new Palette(256);
 
-  function encodePiece(fb: PixelBuffer, p: Rect, ctx: EncodeContext, packer: PixelPacker): Buffer[] | Promise<Buffer[]> {
-    const hdr = rectHeader(p.x, p.y, p.w, p.h, Encoding.TightPNG);
+  /**
+   * One piece's rectangle, or the kind of image it joins: full-colour pieces go as JPEG (when
+   * photographic and allowed) or RGB PNG, joined with adjacent pieces of the same kind.
+   */
+  function encodePiece(fb: PixelBuffer, p: Rect, ctx: EncodeContext, packer: PixelPacker): Buffer[] | Promise<Buffer[]> | RgbKind {
     const n = analyseColours(fb.pixels, fb.stride, p.x, p.y, p.w, p.h, 256, palette);
+    // JPEG only for continuous-tone pieces: few-coloured and drawn content stays lossless.
+    const photo = jpegAllowed(ctx.qualityLevel, ctx.converter.format.bitsPerPixel) &&
+      (n < 0 || n > JPEG_MIN_COLOURS) && looksPhotographic(fb.pixels, fb.stride, p);
+    if (photo) return 'jpeg';
+    if (n < 0) return 'png';
+    const hdr = rectHeader(p.x, p.y, p.w, p.h, Encoding.TightPNG);
     if (n === 1) {
       const b = Buffer.allocUnsafe(1 + packer.bytesPerPixel);
       b[0] = TIGHT_FILL;
       packer.pack(palette.colours[0]!, b, 1);
       return [hdr, b];
     }
-    const level = ctx.compressLevel ?? DEFAULT_PNG_COMPRESS_LEVEL;
-    // JPEG only for continuous-tone pieces: few-coloured and drawn content stays lossless.
-    const photo = jpegAllowed(ctx.qualityLevel, ctx.converter.format.bitsPerPixel) &&
-      (n < 0 || n > JPEG_MIN_COLOURS) && looksPhotographic(fb.pixels, fb.stride, p);
-    let image: Promise<Buffer>;
-    if (photo) {
-      ctx.onLossy?.(p);
-      image = encodeJpeg(toRgb(fb, p), p.w, p.h, ctx.qualityLevel!);
-    } else if (n > 0) {
-      image = encodeIndexedPng(fb, p, palette, level);
-    } else {
-      image = encodePng(toRgb(fb, p), p.w, p.h, level);
-    }
-    return image.then((data) => [hdr, Buffer.from([photo ? TIGHT_JPEG : TIGHT_PNG]), compactLength(data.length), data]);
+    return encodeIndexedPng(fb, p, palette, ctx.compressLevel ?? DEFAULT_PNG_COMPRESS_LEVEL)
+      .then((data) => [hdr, Buffer.from([TIGHT_PNG]), compactLength(data.length), data]);
   }
 
   return {
     encoding: Encoding.TightPNG,
     encode(fb, r, ctx): EncodedRects | Promise<EncodedRects> {
       const packer = packerFor(ctx.converter);
-      const parts = splitRect(r, MAX_PIECE_AREA, TIGHT_MAX_WIDTH).map((p) => encodePiece(fb, p, ctx, packer));
-      if (order.idle && parts.every((x) => Array.isArray(x))) {
-        return { count: parts.length, chunks: (parts as Buffer[][]).flat() };
+      const parts = new RectParts();
+      const runs = new ImageRunBuilder<RgbKind>();
+      const level = ctx.compressLevel ?? DEFAULT_PNG_COMPRESS_LEVEL;
+      const quality = ctx.qualityLevel!;
+      const imageRun = (run: ImageRun<RgbKind> | null): void => {
+        if (!run) return;
+        const jpeg = run.kind === 'jpeg';
+        if (jpeg) ctx.onLossy?.(run.rect);
+        parts.addMany(imageRunRects(run, toRgb(fb, run.rect), Encoding.TightPNG, jpeg ? TIGHT_JPEG : TIGHT_PNG,
+          jpeg ? (rgb, w, h) => encodeJpeg(rgb, w, h, quality) : (rgb, w, h) => encodePng(rgb, w, h, level)));
+      };
+      for (const p of splitRect(r, MAX_PIECE_AREA, TIGHT_MAX_WIDTH)) {
+        const out = encodePiece(fb, p, ctx, packer);
+        if (typeof out === 'string') imageRun(runs.add(p, out));
+        else parts.add(out);
       }
-      return order.then(Promise.all(parts).then((list) => ({ count: list.length, chunks: list.flat() })));
+      imageRun(runs.take());
+      return parts.result(order);
     },
     dispose() {},
   };

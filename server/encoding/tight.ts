@@ -18,11 +18,13 @@ import { packerCache, type PixelPacker } from './pixel-pack.js';
 import { Palette, analyseColours } from './palette.js';
 import { GRADIENT_TPIXEL_BYTES, gradientFilter } from './tight-gradient.js';
 import { splitRect, MAX_PIECE_AREA } from './split.js';
+import { ImageRunBuilder, type ImageRun } from './image-runs.js';
+import { RectParts } from './rect-parts.js';
 import { ZlibStream } from './zlib-stream.js';
 import { CompletionOrder } from './ordered.js';
 import {
   TIGHT_EXPLICIT_FILTER, TIGHT_FILL, TIGHT_FILTER_GRADIENT, TIGHT_FILTER_PALETTE, TIGHT_JPEG, TIGHT_MAX_WIDTH, TIGHT_MIN_TO_COMPRESS,
-  compactLength, encodeJpeg, jpegAllowed, maxPaletteColours, toRgb,
+  compactLength, encodeJpeg, imageRunRects, jpegAllowed, maxPaletteColours, toRgb,
 } from './tight-common.js';
 import { isRepetitive, looksPhotographic, zlibLevelFor } from './content-class.js';
 import type { PixelBuffer } from '../../core/pixel-buffer.js';
@@ -66,7 +68,8 @@ export function createTightEncoder(): Encoder {
     return streams[stream]!.compress(data, level).then((z) => [head, compactLength(z.length), z]);
   }
 
-  function encodePiece(fb: PixelBuffer, p: Rect, ctx: EncodeContext, packer: PixelPacker): Buffer[] | Promise<Buffer[]> {
+  /** One piece's rectangle, or JPEG when the piece is photographic and JPEG is allowed. */
+  function encodePiece(fb: PixelBuffer, p: Rect, ctx: EncodeContext, packer: PixelPacker): Buffer[] | Promise<Buffer[]> | typeof JPEG {
     const hdr = rectHeader(p.x, p.y, p.w, p.h, Encoding.Tight);
     const cl = ctx.compressLevel ?? DEFAULT_TIGHT_COMPRESS_LEVEL;
     const levels = streamLevels(cl);
@@ -98,11 +101,7 @@ export function createTightEncoder(): Encoder {
       const data = n === 2 ? monoBits(fb, p) : indices(fb, p);
       return wrap(hdr, basic(head, data, stream, levels[stream]!));
     }
-    if (photo) {
-      ctx.onLossy?.(p);
-      const rgb = toRgb(fb, p);
-      return encodeJpeg(rgb, p.w, p.h, ctx.qualityLevel!).then((j) => [hdr, Buffer.from([TIGHT_JPEG]), compactLength(j.length), j]);
-    }
+    if (photo) return JPEG; // joined with adjacent photographic pieces by `encode`
     const data = Buffer.allocUnsafe(area * tp);
     packer.packRect(fb, p, data, 0);
     const stream = isRepetitive(fb.pixels, fb.stride, p) ? STREAM_SMOOTH : STREAM_FULL;
@@ -149,18 +148,31 @@ export function createTightEncoder(): Encoder {
     encoding: Encoding.Tight,
     encode(fb, r, ctx): EncodedRects | Promise<EncodedRects> {
       const packer = packerFor(ctx.converter);
-      // All pieces are analysed and packed now; only compression waits.
-      const parts = splitRect(r, MAX_PIECE_AREA, TIGHT_MAX_WIDTH).map((p) => encodePiece(fb, p, ctx, packer));
-      if (order.idle && parts.every((x) => Array.isArray(x))) {
-        return { count: parts.length, chunks: (parts as Buffer[][]).flat() };
+      // All pieces are analysed and packed now (JPEG runs copied to RGB); only compression waits.
+      const parts = new RectParts();
+      const runs = new ImageRunBuilder<typeof JPEG>();
+      const jpegRun = (run: ImageRun<typeof JPEG> | null): void => {
+        if (!run) return;
+        ctx.onLossy?.(run.rect);
+        const quality = ctx.qualityLevel!;
+        parts.addMany(imageRunRects(run, toRgb(fb, run.rect), Encoding.Tight, TIGHT_JPEG, (rgb, w, h) => encodeJpeg(rgb, w, h, quality)));
+      };
+      for (const p of splitRect(r, MAX_PIECE_AREA, TIGHT_MAX_WIDTH)) {
+        const out = encodePiece(fb, p, ctx, packer);
+        if (out === JPEG) jpegRun(runs.add(p, JPEG));
+        else parts.add(out);
       }
-      return order.then(Promise.all(parts).then((list) => ({ count: list.length, chunks: list.flat() })));
+      jpegRun(runs.take());
+      return parts.result(order);
     },
     dispose() {
       for (const s of streams) s.dispose();
     },
   };
 }
+
+/** Marks a photographic piece: sent as part of a JPEG run (`image-runs.ts`). */
+const JPEG = Symbol('jpeg');
 
 function wrap(hdr: Buffer, body: Buffer[] | Promise<Buffer[]>): Buffer[] | Promise<Buffer[]> {
   return Array.isArray(body) ? [hdr, ...body] : body.then((b) => [hdr, ...b]);
