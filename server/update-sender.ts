@@ -22,7 +22,7 @@ import type { EncodeManager } from './encoding/encode-manager.js';
 import { rectHeader } from './encoding/encoder.js';
 import { UpdateState, copyRectsFor, orderCopyRects, type PendingCopy } from './updates/update-state.js';
 import { Congestion } from './updates/congestion.js';
-import { encodeInSlices } from './updates/encode-in-slices.js';
+import { encodeInSlices, SnapshotBuffer } from './updates/encode-in-slices.js';
 import {
   encodeCursorRect,
   encodeDesktopNameRect,
@@ -90,6 +90,8 @@ export class UpdateSender {
   private readonly congestion = new Congestion();
   /** Areas the client holds only as JPEG; refreshed losslessly once they stop changing. */
   private readonly lossy = new Region();
+  /** Large updates are encoded from this copy (`encodeInSlices`); one send at a time. */
+  private readonly snapshot = new SnapshotBuffer();
   private continuous = false;
   private sending = false;
   private waitingForDrain = false;
@@ -377,6 +379,7 @@ export class UpdateSender {
         },
       },
       () => !this.link.active(),
+      this.snapshot,
     );
     if (!this.link.active()) return;
     const s = this.link.stream() as Duplex & { cork?: () => void; uncork?: () => void };
@@ -414,5 +417,6 @@ export class UpdateSender {
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
     if (this.congestionTimer) clearTimeout(this.congestionTimer);
     this.refreshTimer = this.congestionTimer = null;
+    this.snapshot.release();
   }
 }

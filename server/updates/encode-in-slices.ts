@@ -15,16 +15,34 @@ import { splitRect } from '../encoding/split.js';
 /** Updates up to this many pixels are encoded in one synchronous go (cheap enough). */
 export const SLICE_PIXELS = 128 * 1024;
 
-/** Copies the pixels of `rects` into a new buffer of the same geometry. */
-export function snapshotRects(fb: PixelBuffer, rects: readonly Rect[]): PixelBuffer {
-  const snap = createPixelBuffer(fb.width, fb.height, fb.stride);
-  for (const r of rects) {
-    for (let y = r.y; y < r.y + r.h; y++) {
-      const start = (y * fb.stride + r.x) * 4;
-      fb.data.copy(snap.data, start, start, start + r.w * 4);
+/**
+ * The private copy a large update is encoded from. One update is encoded at a time per session,
+ * so one buffer per session serves them all: allocating a fresh zero-filled frame per update
+ * (8 MB at 1080p) cost more main-thread time than the JPEG calls of a 30 fps video (measured
+ * with `BENCH_CPU_PROF` in the bench's video scene). Only the copied rectangles are valid.
+ */
+export class SnapshotBuffer {
+  private buffer: PixelBuffer | null = null;
+
+  /** `fb`'s pixels inside `rects`, in a buffer of `fb`'s geometry owned by this object. */
+  copy(fb: PixelBuffer, rects: readonly Rect[]): PixelBuffer {
+    let snap = this.buffer;
+    if (!snap || snap.width !== fb.width || snap.height !== fb.height || snap.stride !== fb.stride) {
+      snap = this.buffer = createPixelBuffer(fb.width, fb.height, fb.stride);
     }
+    for (const r of rects) {
+      for (let y = r.y; y < r.y + r.h; y++) {
+        const start = (y * fb.stride + r.x) * 4;
+        fb.data.copy(snap.data, start, start, start + r.w * 4);
+      }
+    }
+    return snap;
   }
-  return snap;
+
+  /** Frees the memory (session end). */
+  release(): void {
+    this.buffer = null;
+  }
 }
 
 export async function encodeInSlices(
@@ -33,11 +51,12 @@ export async function encodeInSlices(
   rects: readonly Rect[],
   ctx: EncodeContext,
   isAborted: () => boolean,
+  snapshot: SnapshotBuffer,
 ): Promise<EncodedRects> {
   let area = 0;
   for (const r of rects) area += r.w * r.h;
   if (area <= SLICE_PIXELS) return encoder.encodeRegion(fb, rects, ctx);
-  const src = snapshotRects(fb, rects);
+  const src = snapshot.copy(fb, rects);
   const chunks: Buffer[] = [];
   let count = 0;
   let batch: Rect[] = [];
