@@ -38,25 +38,35 @@ export function createHextileEncoder(): Encoder {
       for (let tx = r.x; tx < r.x + r.w; tx += 16) {
         const tw = Math.min(16, r.x + r.w - tx), th = Math.min(16, r.y + r.h - ty);
         const rawSize = tw * th * bpp;
-        // Colours with counts; the most frequent is the background.
+        // Colours with counts (the most frequent is the background), and the pixels that must
+        // be a subrectangle's top-left corner: left and upper neighbours of another colour.
         palette.clear();
+        let corners = 0;
         for (let j = 0; j < th; j++) {
           let s = (ty + j) * stride + tx;
           let prev = px[s]!, run = 0;
+          if (j === 0 || px[s - stride] !== prev) corners++;
           for (const end = s + tw; s < end; s++) {
             const v = px[s]!;
             if (v === prev) { run++; continue; }
             palette.add(prev, run);
+            if (j === 0 || px[s - stride] !== v) corners++;
             prev = v;
             run = 1;
           }
           palette.add(prev, run);
         }
-        const tileBg = palette.colours[palette.mostFrequent()]!;
+        const bgIndex = palette.mostFrequent();
+        const tileBg = palette.colours[bgIndex]!;
         const mono = palette.size === 2;
         // Worst-case fixed cost: mask, background, foreground (mono only), count.
         const base = 2 + bpp + (mono ? bpp : 0);
-        const n = palette.size === 1 ? 0 : findSubrects(px, stride, tx, ty, tw, th, tileBg, mono ? 2 : 2 + bpp, rawSize - base);
+        const cost = mono ? 2 : 2 + bpp;
+        // Each corner of another colour than the background needs its own subrectangle (at most
+        // the background's pixel count of the corners are background): photo tiles go raw here
+        // without the subrectangle search, which cost ~20 ns per pixel before it gave up.
+        const surelyRaw = (corners - palette.counts[bgIndex]!) * cost > rawSize - base;
+        const n = palette.size === 1 ? 0 : surelyRaw ? -1 : findSubrects(px, stride, tx, ty, tw, th, tileBg, cost, rawSize - base);
         if (n < 0) {
           out[o++] = RAW;
           for (let j = 0; j < th; j++) o = packer.packRun(px, (ty + j) * stride + tx, tw, out, o);
