@@ -417,6 +417,31 @@ describe('moved windows', () => {
     expect(detector.stats.candidatesTried).toBeLessThan(8 * 3);
   });
 
+  it('a steady motion: once its delta is remembered, one sample score and one search per frame', () => {
+    const rand = rng(10);
+    const detector = new MotionDetector(UNBOUNDED);
+    const bg = createPixelBuffer(W, H);
+    fillNoise(bg, { x: 0, y: 0, w: W, h: H }, rand);
+    const content = clone(bg);
+    fillText(content, win, rand);
+    let prev = clone(content);
+    for (let step = 1; step <= 6; step++) {
+      const scored = detector.stats.candidatesScored;
+      const tried = detector.stats.candidatesTried;
+      const cur = clone(bg);
+      blit(content, win, cur, 7 * step, 3 * step);
+      const { result } = runPipeline(prev, cur, detector);
+      expect(result.copies).toHaveLength(1);
+      expect(result.copies[0]).toMatchObject({ dx: 7, dy: 3 });
+      expectExactReconstruction(prev, cur, result);
+      if (step > 1) {
+        expect(detector.stats.candidatesScored - scored, `step ${step}: deltas scored`).toBe(1);
+        expect(detector.stats.candidatesTried - tried, `step ${step}: rectangle searches`).toBe(1);
+      }
+      prev = cur;
+    }
+  });
+
   it('a drag starting from rest after another motion: its 1–2 px first steps are pre-scored, not searched', () => {
     const rand = rng(21);
     const detector = new MotionDetector(UNBOUNDED);
