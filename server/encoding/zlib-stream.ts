@@ -8,12 +8,15 @@
  * pipelined: writes and flushes are queued in call order, every flush's 'data' events arrive
  * before its callback, so each callback takes exactly the bytes produced since the previous one.
  *
- * Node bundles Chromium's zlib fork, whose faster match finder misses short (3-byte) matches:
- * on pixel data it compresses about 11 % worse than the system zlib the C servers link
- * (measured on 20 MB of ZRLE tiles from the bench's video scene: 15.73 MB against 14.01 MB
- * for zlib 1.2.13 at level 2; no level, memLevel, window or strategy closes the gap). That,
- * not the tile choice, is why our ZRLE sends more than TigerVNC's and x11vnc's on photos and
- * video; Tight's filters more than make up for it.
+ * Node bundles Chromium's zlib fork, whose match finder hashes 4 bytes instead of 3 and so
+ * never finds 3-byte matches (a repeated 24-bit pixel): on pixel data it compresses about 11 %
+ * worse than the system zlib the C servers link (measured on 20 MB of ZRLE tiles from the
+ * bench's video scene: 15.73 MB against 14.01 MB for zlib 1.2.13 at level 2; no level,
+ * memLevel, window or strategy closes the gap). pako 3 reproduces node's bytes exactly, and
+ * with its `legacyHash` option (the 3-byte hash) the system zlib's, which confirms the cause,
+ * but as JavaScript it takes 2.2× node's CPU on large inputs. That, not the tile choice, is
+ * why our ZRLE sends more than TigerVNC's and x11vnc's on photos and video; Tight's filters
+ * more than make up for it.
  */
 import zlib from 'node:zlib';
 import { ErrorCode, VncError } from '../../core/errors.js';
