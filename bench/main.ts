@@ -27,7 +27,25 @@ function runNode(script: string, args: readonly string[]): Promise<number> {
   });
 }
 
+const USAGE = `Usage: npm run bench [-- options]
+
+Runs the latency benchmark (dist/bench/run.js, about 2 minutes in full mode) and then the scene
+benchmark (dist/bench/scene-bench.js, about 20 minutes with the peers installed).
+
+  --short           CI mode for both (about 2 minutes in all)
+  --only latency    only the latency benchmark;  --only scenes  only the scene benchmark
+  other options     go to the scene benchmark (below)
+
+`;
+
 async function main(argv: readonly string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    // Print every part's options; run nothing.
+    process.stdout.write(USAGE);
+    await runNode('run.js', ['--help']);
+    process.stdout.write('\n');
+    return runNode('scene-bench.js', ['--help']);
+  }
   const short = argv.includes('--short');
   const onlyAt = argv.indexOf('--only');
   const only = onlyAt >= 0 ? argv[onlyAt + 1] : undefined;

@@ -417,13 +417,19 @@ describe('moved windows', () => {
     expect(detector.stats.candidatesTried).toBeLessThan(8 * 3);
   });
 
-  it('a steady motion: once its delta is remembered, one sample score and one search per frame', () => {
-    const rand = rng(10);
-    const detector = new MotionDetector(UNBOUNDED);
+  /** A noise desktop, and the same with a text window at `win`. */
+  function textWindowOnNoise(seed: number) {
+    const rand = rng(seed);
     const bg = createPixelBuffer(W, H);
     fillNoise(bg, { x: 0, y: 0, w: W, h: H }, rand);
     const content = clone(bg);
     fillText(content, win, rand);
+    return { bg, content };
+  }
+
+  it('a steady motion: once its delta is remembered, one sample score and one search per frame', () => {
+    const detector = new MotionDetector(UNBOUNDED);
+    const { bg, content } = textWindowOnNoise(10);
     let prev = clone(content);
     for (let step = 1; step <= 6; step++) {
       const scored = detector.stats.candidatesScored;
@@ -443,12 +449,8 @@ describe('moved windows', () => {
   });
 
   it('a drag starting from rest after another motion: its 1–2 px first steps are pre-scored, not searched', () => {
-    const rand = rng(21);
     const detector = new MotionDetector(UNBOUNDED);
-    const bg = createPixelBuffer(W, H);
-    fillNoise(bg, { x: 0, y: 0, w: W, h: H }, rand);
-    const content = clone(bg);
-    fillText(content, win, rand);
+    const { bg, content } = textWindowOnNoise(21);
     // An earlier motion elsewhere leaves (9, -7) as the remembered delta.
     let prev = clone(content);
     for (let step = 1; step <= 2; step++) {
