@@ -252,6 +252,7 @@ export class UpdateSender {
     void this.send(copy, changed, lossless).then(
       () => {
         this.sending = false;
+        this.snapshot.idle();
         if (this.link.active() && this.updates.hasRequest() && this.updates.hasDue()) this.trySend();
       },
       (err) => {

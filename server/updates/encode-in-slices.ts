@@ -15,17 +15,24 @@ import { splitRect } from '../encoding/split.js';
 /** Updates up to this many pixels are encoded in one synchronous go (cheap enough). */
 export const SLICE_PIXELS = 128 * 1024;
 
+/** A snapshot unused for this long is freed (an idle viewer should not hold 8 MB). */
+export const SNAPSHOT_IDLE_RELEASE_MS = 2000;
+
 /**
  * The private copy a large update is encoded from. One update is encoded at a time per session,
  * so one buffer per session serves them all: allocating a fresh zero-filled frame per update
  * (8 MB at 1080p) cost more main-thread time than the JPEG calls of a 30 fps video (measured
- * with `BENCH_CPU_PROF` in the bench's video scene). Only the copied rectangles are valid.
+ * with `BENCH_CPU_PROF` in the bench's video scene). Only the copied rectangles are valid. The
+ * buffer is freed `SNAPSHOT_IDLE_RELEASE_MS` after the last update (`idle`), so sessions that
+ * are not streaming large changes keep no copy.
  */
 export class SnapshotBuffer {
   private buffer: PixelBuffer | null = null;
+  private releaseTimer: NodeJS.Timeout | null = null;
 
   /** `fb`'s pixels inside `rects`, in a buffer of `fb`'s geometry owned by this object. */
   copy(fb: PixelBuffer, rects: readonly Rect[]): PixelBuffer {
+    this.cancelRelease();
     let snap = this.buffer;
     if (!snap || snap.width !== fb.width || snap.height !== fb.height || snap.stride !== fb.stride) {
       snap = this.buffer = createPixelBuffer(fb.width, fb.height, fb.stride);
@@ -39,9 +46,22 @@ export class SnapshotBuffer {
     return snap;
   }
 
-  /** Frees the memory (session end). */
+  /** An update finished: free the buffer unless another one starts soon. */
+  idle(): void {
+    if (!this.buffer || this.releaseTimer) return;
+    this.releaseTimer = setTimeout(() => this.release(), SNAPSHOT_IDLE_RELEASE_MS);
+    this.releaseTimer.unref();
+  }
+
+  /** Frees the memory now (session end). */
   release(): void {
+    this.cancelRelease();
     this.buffer = null;
+  }
+
+  private cancelRelease(): void {
+    if (this.releaseTimer) clearTimeout(this.releaseTimer);
+    this.releaseTimer = null;
   }
 }
 

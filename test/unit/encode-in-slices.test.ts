@@ -3,8 +3,8 @@
  * pixels are those of the moment the update started, however the desktop changes meanwhile,
  * and the snapshot's memory is allocated once per geometry, not once per update.
  */
-import { describe, it, expect } from 'vitest';
-import { encodeInSlices, SnapshotBuffer, SLICE_PIXELS } from '../../server/updates/encode-in-slices.js';
+import { describe, it, expect, vi } from 'vitest';
+import { encodeInSlices, SnapshotBuffer, SLICE_PIXELS, SNAPSHOT_IDLE_RELEASE_MS } from '../../server/updates/encode-in-slices.js';
 import { EncodeManager } from '../../server/encoding/encode-manager.js';
 import { Encoding } from '../../server/encoding/encodings.js';
 import { RfbTestDecoder } from '../../bench/lib/rfb-decoders.js';
@@ -47,5 +47,26 @@ describe('encodeInSlices', () => {
     expectRegionDecoded(dec, fb, whole, ctx.converter);
     dec.dispose();
     m.dispose();
+  });
+});
+
+describe('SnapshotBuffer release', () => {
+  it('frees the copy once no update used it for SNAPSHOT_IDLE_RELEASE_MS, keeps it while in use', () => {
+    vi.useFakeTimers();
+    try {
+      const snap = new SnapshotBuffer();
+      const fb = makeFramebuffer(64, 32, 'noise');
+      const a = snap.copy(fb, []);
+      snap.idle();
+      vi.advanceTimersByTime(SNAPSHOT_IDLE_RELEASE_MS - 1);
+      expect(snap.copy(fb, []), 'used again before the delay: same buffer').toBe(a);
+      snap.idle();
+      vi.advanceTimersByTime(SNAPSHOT_IDLE_RELEASE_MS);
+      expect(snap.copy(fb, []), 'idle for the delay: freed, a new one').not.toBe(a);
+      snap.release();
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
