@@ -28,6 +28,7 @@
  */
 import { intersectRect, type Rect } from '../core/geometry.js';
 import type { PixelBuffer } from '../core/pixel-buffer.js';
+import { ChangedSample } from './changed-sample.js';
 import { verifyCopy, type FrameCopy } from './frame-copy.js';
 import { hashRows } from './row-hash.js';
 
@@ -206,6 +207,8 @@ export class MotionDetector {
   private prevHash = new Int32Array(0);
   private prevFlat = new Uint8Array(0);
   private runL = new Int32Array(0);
+  /** The searched area's changed pixels, sampled once for scoring every candidate. */
+  private readonly sample = new ChangedSample();
   private runR = new Int32Array(0);
 
   constructor(opts: MotionDetectorOptions = {}) {
@@ -360,13 +363,14 @@ export class MotionDetector {
     // the change, try it before scoring the ~75 likely deltas (a third of the detector's time
     // in the web-scroll scene). A drag over busy ground scores ~0.85 (the uncovered strip is
     // unexplained); a delta one pixel off scores far lower on text.
+    this.sample.take(prev, cur, area);
     const last = this.recent[0];
-    if (last && this.score(prev, cur, area, last) >= REPEAT_FAST_SCORE) {
+    if (last && this.score(prev, last) >= REPEAT_FAST_SCORE) {
       const repeated = tryAll([last], GOOD_COVERAGE_REPEATED);
       if (repeated) return repeated;
     }
     const good =
-      tryAll(this.likelyCandidates(prev, cur, area, hints), GOOD_COVERAGE_REPEATED) ??
+      tryAll(this.likelyCandidates(prev, hints), GOOD_COVERAGE_REPEATED) ??
       tryAll(this.verticalCandidates(prev, cur, area)) ??
       (this.overBudget() ? null : tryAll(this.anchorCandidates(prev, cur, area)));
     if (good) return good;
@@ -389,10 +393,10 @@ export class MotionDetector {
    * The deltas a continuing motion most likely has, best first: the recent ones, the hints,
    * around the last one (a drag along a curve changes its step by a pixel or two per frame,
    * so an exact repeat is rare) and around the origin (a motion starting from rest). Each is
-   * scored on a sample of the changed pixels (`explainedFraction`, ~5k pixel reads) and only
+   * scored on a sample of the changed pixels (`ChangedSample`, taken once per area) and only
    * the few that explain a good part of them get the full, ~100× dearer rectangle search.
    */
-  private likelyCandidates(prev: PixelBuffer, cur: PixelBuffer, area: Rect, hints: readonly MotionHint[]): Candidate[] {
+  private likelyCandidates(prev: PixelBuffer, hints: readonly MotionHint[]): Candidate[] {
     const cands: Candidate[] = [...this.recent, ...hints];
     const last = this.recent[0];
     // Around the origin too: a drag or scroll starting from rest moves a pixel or two at first,
@@ -414,7 +418,7 @@ export class MotionDetector {
       const key = deltaKey(c.dx, c.dy);
       if (seen.has(key)) continue;
       seen.add(key);
-      const score = this.score(prev, cur, area, c);
+      const score = this.score(prev, c);
       if (score >= LIKELY_MIN_SCORE) scored.push({ c, score });
     }
     return scored
@@ -423,9 +427,10 @@ export class MotionDetector {
       .map((s) => s.c);
   }
 
-  private score(prev: PixelBuffer, cur: PixelBuffer, area: Rect, c: Candidate): number {
+  /** How much of this area's changed-pixel sample (`this.sample`) the shift `c` explains. */
+  private score(prev: PixelBuffer, c: Candidate): number {
     this.stats.candidatesScored++;
-    return explainedFraction(prev, cur, area, c.dx, c.dy);
+    return this.sample.explained(prev, c.dx, c.dy);
   }
 
   /** Vertical shifts voted by rows of `cur` whose (sampled) hash reappears among rows of `prev`. */
@@ -786,41 +791,6 @@ function extendNearRows(prev: PixelBuffer, cur: PixelBuffer, r: Rect, dx: number
   const up = extent(r.y, -1);
   const down = extent(r.y + r.h - 1, 1);
   return { x: r.x, y: r.y - up, w: r.w, h: r.h + up + down };
-}
-
-/** Rows of the changed area sampled by `explainedFraction`, at most. */
-const SCORE_ROWS = 24;
-/** Pixel step along a sampled row. */
-const SCORE_STEP = 3;
-
-/**
- * Of a sample of the pixels of `area` that differ between `prev` and `cur` in place, the
- * fraction that the shift explains (`cur` equals `prev` shifted by (dx, dy) there): 0 to 1,
- * 0 when nothing in the sample changed. A cheap filter, never a verdict.
- */
-function explainedFraction(prev: PixelBuffer, cur: PixelBuffer, area: Rect, dx: number, dy: number): number {
-  const xs = Math.max(area.x, dx);
-  const xe = Math.min(area.x + area.w, prev.width + dx);
-  const ys = Math.max(area.y, dy);
-  const ye = Math.min(area.y + area.h, prev.height + dy);
-  const cp = cur.pixels;
-  const pp = prev.pixels;
-  const rowStep = Math.max(1, Math.floor(area.h / SCORE_ROWS));
-  let changed = 0;
-  let explained = 0;
-  for (let y = area.y + (rowStep >> 1); y < area.y + area.h; y += rowStep) {
-    const cb = y * cur.stride;
-    const pb = y * prev.stride;
-    const inRows = y >= ys && y < ye;
-    const sb = (y - dy) * prev.stride - dx;
-    for (let x = area.x; x < area.x + area.w; x += SCORE_STEP) {
-      const c = cp[cb + x];
-      if (c === pp[pb + x]) continue;
-      changed++;
-      if (inRows && x >= xs && x < xe && c === pp[sb + x]) explained++;
-    }
-  }
-  return changed ? explained / changed : 0;
 }
 
 /** Pixels of `r` that differ between `prev` and `cur` in place (memcmp skips equal rows). */
