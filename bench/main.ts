@@ -32,7 +32,7 @@ const USAGE = `Usage: npm run bench [-- options]
 Runs the latency benchmark (dist/bench/run.js, about 2 minutes in full mode) and then the scene
 benchmark (dist/bench/scene-bench.js, about 20 minutes with the peers installed).
 
-  --short           CI mode for both (about 2 minutes in all)
+  --short           CI mode for both (about a minute and a half in all)
   --only latency    only the latency benchmark;  --only scenes  only the scene benchmark
   other options     go to the scene benchmark (below)
 

@@ -207,9 +207,9 @@ export class MotionDetector {
   private prevHash = new Int32Array(0);
   private prevFlat = new Uint8Array(0);
   private runL = new Int32Array(0);
+  private runR = new Int32Array(0);
   /** The searched area's changed pixels, sampled once for scoring every candidate. */
   private readonly sample = new ChangedSample();
-  private runR = new Int32Array(0);
 
   constructor(opts: MotionDetectorOptions = {}) {
     this.minArea = opts.minArea ?? 16384;
@@ -691,9 +691,9 @@ function largestRect(L: Int32Array, R: Int32Array, n: number, y0: number): Rect 
 
 /**
  * Extends a matching rectangle beyond the searched area as long as whole rows and columns
- * still match under the shift, within `limits`. A terminal whose lines share a prefix changes only in a few
- * column strips; the scroll still moves the whole text area, and one copy over all of it
- * leaves nothing to send for the unchanged-looking strips in between.
+ * still match under the shift, within `limits`. A terminal whose lines share a prefix changes
+ * only in a few column strips; the scroll still moves the whole text area, and one copy over
+ * all of it leaves nothing to send for the unchanged-looking strips in between.
  */
 function growCopy(prev: PixelBuffer, cur: PixelBuffer, r: Rect, dx: number, dy: number, limits: GrowLimits): Rect {
   let { x, y, w, h } = r;

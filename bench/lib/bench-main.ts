@@ -1,8 +1,8 @@
 /**
  * What both benchmark entry points share: their command-line handling, writing the JSON + SVG
- * outputs, and running the body
- * inside one ResourceScope that is disposed on success, on error and on SIGINT/SIGTERM (exit
- * 130), with errors mapped to exit codes (2 bad configuration, 1 anything else).
+ * outputs, and running the body inside one ResourceScope that is disposed on success, on error
+ * and on SIGINT/SIGTERM (exit 130), with errors mapped to exit codes (2 bad configuration, 1
+ * anything else).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';

@@ -90,15 +90,15 @@ function channelTable(max: number, shift: number): Uint32Array {
 
 type Tables = readonly [Uint32Array, Uint32Array, Uint32Array] | null;
 
+/** Runs up to this many pixels are copied in a loop rather than through a typed-array view. */
+const SHORT_RUN = 64;
+const LITTLE_ENDIAN_HOST = endianness() === 'LE';
+
 /**
  * Builds the packer. `tables` null means the client value equals the internal value. The loops
  * are written out per byte count with the conversion inlined: this is the hottest code of every
  * encoder, and a call per pixel would cost more than the conversion itself.
  */
-/** Runs up to this many pixels are copied in a loop rather than through a typed-array view. */
-const SHORT_RUN = 64;
-const LITTLE_ENDIAN_HOST = endianness() === 'LE';
-
 function makePacker(tables: Tables, shifts: number[], nativeCopy: boolean): PixelPacker {
   const n = shifts.length;
   const s0 = shifts[0]!, s1 = shifts[1] ?? 0, s2 = shifts[2] ?? 0, s3 = shifts[3] ?? 0;

@@ -70,9 +70,6 @@ export function createTightEncoder(): Encoder {
 
   /** One piece's rectangle, or JPEG when the piece is photographic and JPEG is allowed. */
   function encodePiece(fb: PixelBuffer, p: Rect, ctx: EncodeContext, packer: PixelPacker): Buffer[] | Promise<Buffer[]> | typeof JPEG {
-    const hdr = rectHeader(p.x, p.y, p.w, p.h, Encoding.Tight);
-    const cl = ctx.compressLevel ?? DEFAULT_TIGHT_COMPRESS_LEVEL;
-    const levels = streamLevels(cl);
     const jpeg = jpegAllowed(ctx.qualityLevel, ctx.converter.format.bitsPerPixel);
     const area = p.w * p.h;
     // With JPEG, pieces with more colours than its palette limit go as JPEG if photographic;
@@ -82,6 +79,9 @@ export function createTightEncoder(): Encoder {
     const jpegLimit = jpeg ? maxPaletteColours(area, ctx.compressLevel, true) : losslessLimit;
     const n = analyseColours(fb.pixels, fb.stride, p.x, p.y, p.w, p.h, Math.max(losslessLimit, jpegLimit), palette);
     const photo = jpeg && (n < 0 || n > jpegLimit) && looksPhotographic(fb.pixels, fb.stride, p);
+    if (photo) return JPEG; // joined with adjacent photographic pieces by `encode`
+    const hdr = rectHeader(p.x, p.y, p.w, p.h, Encoding.Tight);
+    const levels = streamLevels(ctx.compressLevel ?? DEFAULT_TIGHT_COMPRESS_LEVEL);
     const tp = packer.bytesPerPixel;
 
     if (n === 1) {
@@ -90,7 +90,7 @@ export function createTightEncoder(): Encoder {
       packer.pack(palette.colours[0]!, b, 1);
       return [hdr, b];
     }
-    if (n > 1 && !photo) {
+    if (n > 1) {
       const head = Buffer.allocUnsafe(3 + n * tp);
       const stream = n === 2 ? STREAM_MONO : STREAM_INDEXED;
       head[0] = TIGHT_EXPLICIT_FILTER | (stream << 4);
@@ -101,7 +101,6 @@ export function createTightEncoder(): Encoder {
       const data = n === 2 ? monoBits(fb, p) : indices(fb, p);
       return wrap(hdr, basic(head, data, stream, levels[stream]!));
     }
-    if (photo) return JPEG; // joined with adjacent photographic pieces by `encode`
     const data = Buffer.allocUnsafe(area * tp);
     packer.packRect(fb, p, data, 0);
     const stream = isRepetitive(fb.pixels, fb.stride, p) ? STREAM_SMOOTH : STREAM_FULL;
