@@ -68,6 +68,30 @@ export class Palette {
     return i;
   }
 
+  /**
+   * Reorders the colours by value (ascending), so that indices no longer depend on where in the
+   * area each colour first appeared; `lookup` and `counts` follow. Insertion sort: palettes that
+   * are sorted hold few colours (ZRLE sorts at most PALETTE_MODE_MAX_COLOURS).
+   */
+  sortByColour(): void {
+    const c = this.colours, k = this.counts;
+    for (let i = 1; i < this.size; i++) {
+      const v = c[i]!, n = k[i]!;
+      let j = i - 1;
+      for (; j >= 0 && c[j]! > v; j--) {
+        c[j + 1] = c[j]!;
+        k[j + 1] = k[j]!;
+      }
+      c[j + 1] = v;
+      k[j + 1] = n;
+    }
+    for (let i = 0; i < this.size; i++) {
+      let h = (Math.imul(c[i]!, 0x9e3779b1) >>> 23) & MASK;
+      while (this.keys[h] !== c[i]) h = (h + 1) & MASK;
+      this.index[h] = i;
+    }
+  }
+
   /** Index of the most frequent colour (0 when empty). */
   mostFrequent(): number {
     let best = 0;
