@@ -14,6 +14,12 @@ export interface FrameCopy {
   readonly dest: Rect;
   readonly dx: number;
   readonly dy: number;
+  /**
+   * The part of `dest` already proven by `verifyCopy` (the detector's exact core; `dest` may
+   * add edge rows that match but for a few pixels). Lets the caller skip re-comparing it after
+   * applying the copy. Absent: nothing is known beyond what the caller compares itself.
+   */
+  readonly verified?: Rect;
 }
 
 /** Whether `copy` lies inside a `width`×`height` frame on both ends (dest and source). */

@@ -602,7 +602,7 @@ export class MotionDetector {
     const exact: FrameCopy = { dest: growCopy(prev, cur, rect, dx, dy, this.limits), dx, dy };
     // The rows were compared above already; this independent memcmp pass is the contract.
     if (!verifyCopy(prev, cur, exact)) return null;
-    return { dest: extendNearRows(prev, cur, exact.dest, dx, dy, this.limits), dx, dy };
+    return { dest: extendNearRows(prev, cur, exact.dest, dx, dy, this.limits), dx, dy, verified: exact.dest };
   }
 
   private ensureHashScratch(n: number): void {

@@ -11,13 +11,13 @@
  * the compared tiles. When there are copies, the changed rectangles are trimmed to the exact
  * differing pixels (no longer tile-aligned).
  */
-import type { Rect } from '../core/geometry.js';
+import { intersectRect, type Rect } from '../core/geometry.js';
 import type { PixelBuffer } from '../core/pixel-buffer.js';
 import { applyCopy, type FrameCopy } from './frame-copy.js';
 import { changedRects } from './changed-rects.js';
 import type { MotionDetector, MotionHint, RowBand } from './motion-detect.js';
 import { coalesceTiles, type CoalesceOptions } from './tile-coalesce.js';
-import { diffTiles, markRects, type TileMap } from './tile-diff.js';
+import { clearTilesInside, diffTiles, markRects, type TileMap } from './tile-diff.js';
 
 /** What a poll reports: copies first, then the changed rectangles of the frame after them. */
 export interface MotionDiffResult {
@@ -55,6 +55,15 @@ export function diffWithMotion(input: MotionDiffInput): MotionDiffResult {
   // cursor cell on the line that scrolled up; see MotionDetector.detect): they show up here.
   scratch.bits.set(dirty.bits);
   markRects(scratch, copies.map((c) => c.dest));
+  // Tiles inside a copy's verified core equal `cur` now (verifyCopy compared them before the
+  // copy was applied): comparing them again cost a memcmp of the whole moved area per poll
+  // (a third of the terminal scene's memcmp time). Not where another copy's destination may
+  // have overwritten them.
+  for (const c of copies) {
+    if (!c.verified) continue;
+    if (copies.some((o) => o !== c && intersectRect(o.dest, c.verified!) !== null)) continue;
+    clearTilesInside(scratch, c.verified);
+  }
   const n = diffTiles(prev, cur, dirty, scratch);
   if (n === 0) return { copies, changed: [] };
   // Trim each rectangle to the pixels that really differ: around a copy, 16-px tiles would

@@ -62,6 +62,22 @@ export function markRects(map: TileMap, rects: Iterable<Rect>): TileMap {
 }
 
 /**
+ * Clears every tile of `map` that lies wholly inside `r` (a tile at the frame's right or bottom
+ * edge counts as whole when `r` reaches that edge) and returns `map`.
+ */
+export function clearTilesInside(map: TileMap, r: Rect): TileMap {
+  const x2 = Math.min(map.width, r.x + r.w);
+  const y2 = Math.min(map.height, r.y + r.h);
+  const tx1 = Math.ceil(Math.max(0, r.x) / TILE_SIZE);
+  const ty1 = Math.ceil(Math.max(0, r.y) / TILE_SIZE);
+  // A tile ends at min(frame edge, next multiple of 16).
+  const tx2 = x2 === map.width ? map.cols : Math.floor(x2 / TILE_SIZE);
+  const ty2 = y2 === map.height ? map.rows : Math.floor(y2 / TILE_SIZE);
+  for (let ty = ty1; ty < ty2; ty++) if (tx2 > tx1) map.bits.fill(0, ty * map.cols + tx1, ty * map.cols + tx2);
+  return map;
+}
+
+/**
  * Compares `prev` and `cur` and sets in `out` (cleared first) every tile with at least one
  * differing pixel. When `candidates` is given, only its set tiles are compared (damage hints);
  * tiles outside it are reported clean even if they differ. Returns the number of dirty tiles.
