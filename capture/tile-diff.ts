@@ -136,16 +136,33 @@ export function diffTiles(prev: PixelBuffer, cur: PixelBuffer, out: TileMap, can
         if (ca.compare(pa, (prow + px1) * 4, (prow + px2) * 4, (crow + px1) * 4, (crow + px2) * 4) === 0) continue;
         for (let tx = tx1; tx < tx2; tx++) {
           if (bits[rowBase + tx]) continue;
-          const x1 = tx * TILE_SIZE;
-          const x2 = Math.min(width, x1 + TILE_SIZE);
-          for (let x = x1; x < x2; x++) {
-            if (pp[prow + x] !== cp[crow + x]) {
-              bits[rowBase + tx] = 1;
-              dirty++;
-              clean--;
-              break;
+          // A run of tiles not yet dirty: one memcmp for all of them first. Tiles that stay
+          // clean while the rest of their row changes (the blank end of a scrolled terminal's
+          // lines) were otherwise scanned pixel by pixel on every row (11 % of the server's
+          // time in the terminal scene).
+          let end = tx + 1;
+          while (end < tx2 && !bits[rowBase + end]) end++;
+          if (end - tx > 1) {
+            const rx1 = tx * TILE_SIZE;
+            const rx2 = Math.min(width, end * TILE_SIZE);
+            if (ca.compare(pa, (prow + rx1) * 4, (prow + rx2) * 4, (crow + rx1) * 4, (crow + rx2) * 4) === 0) {
+              tx = end - 1;
+              continue;
             }
           }
+          for (; tx < end; tx++) {
+            const x1 = tx * TILE_SIZE;
+            const x2 = Math.min(width, x1 + TILE_SIZE);
+            for (let x = x1; x < x2; x++) {
+              if (pp[prow + x] !== cp[crow + x]) {
+                bits[rowBase + tx] = 1;
+                dirty++;
+                clean--;
+                break;
+              }
+            }
+          }
+          tx = end - 1;
         }
       }
     }

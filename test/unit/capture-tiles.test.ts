@@ -117,6 +117,30 @@ describe('diffTiles', () => {
     }
   });
 
+  it('matches the reference when whole rows change but some tiles of them do not (runs of clean tiles)', () => {
+    const rnd = prng(7);
+    for (let iter = 0; iter < 40; iter++) {
+      const w = 17 + Math.floor(rnd() * 300);
+      const h = 1 + Math.floor(rnd() * 60);
+      const a = randomFrame(w, h, rnd, w + Math.floor(rnd() * 3));
+      const b = copyFrame(a, w);
+      // Like a scrolled terminal: every row changes in a random prefix, and a few pixels beyond.
+      for (let y = 0; y < h; y++) {
+        const upTo = Math.floor(rnd() * w);
+        for (let x = 0; x < upTo; x++) b.pixels[y * b.stride + x] = (b.pixels[y * b.stride + x]! ^ 0x10101) >>> 0;
+        if (rnd() < 0.2) {
+          const x = Math.floor(rnd() * w);
+          b.pixels[y * b.stride + x] = (b.pixels[y * b.stride + x]! + 1) >>> 0;
+        }
+      }
+      const out = createTileMap(w, h);
+      const n = diffTiles(a, b, out);
+      const ref = bruteDirty(a, b);
+      expect(setOf(out)).toEqual(ref);
+      expect(n).toBe(ref.size);
+    }
+  });
+
   it('compares only candidate tiles when hints are given', () => {
     const a = createPixelBuffer(64, 64);
     const b = copyFrame(a);
