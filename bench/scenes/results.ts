@@ -90,7 +90,7 @@ export interface SceneBenchResults {
 
 /** Turns one measurement into a cell (targets are added later, once the peers are known). */
 export function toCell(scene: SceneName, server: ServerId, encoding: EncodingId, lossy: boolean, m: CellMeasurement): CellResult {
-  const seconds = m.elapsedMs / 1000;
+  const seconds = m.windowMs / 1000;
   const lat = m.latencies.length
     ? { n: m.latencies.length, p50: percentile(m.latencies, 50), p95: percentile(m.latencies, 95), missed: m.keysMissed }
     : undefined;

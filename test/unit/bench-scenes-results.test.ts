@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseSceneBenchArgs, planCells } from '../../bench/scenes/args.js';
 import { parseStatTicks } from '../../bench/scenes/cpu.js';
 import { encodingConfig } from '../../bench/scenes/encodings.js';
-import { evaluateTargets, withTargets, type CellResult } from '../../bench/scenes/results.js';
+import { evaluateTargets, toCell, withTargets, type CellResult } from '../../bench/scenes/results.js';
 import { renderSceneTable } from '../../bench/scenes/report.js';
 import { renderSceneChart } from '../../bench/scenes/chart.js';
 import { typingKeys, XTERM_BORDER } from '../../bench/scenes/typing-keys.js';
@@ -143,6 +143,22 @@ describe('issue-3 targets', () => {
     const svg = renderSceneChart(results);
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('target 0.05 MB/s');
+  });
+});
+
+describe('cell rates', () => {
+  it('bytes and updates per second of the counting window; CPU over the time it was measured', () => {
+    const m = {
+      windowMs: 10_000, elapsedMs: 10_500, updates: 7, bytes: 7_000_000, rawEquivalentBytes: 7_000_100, cpuMs: 315,
+      latencies: [], keysMissed: 0, framesDrawn: 20, framesLate: 0, byEncoding: {},
+    };
+    const c = toCell('slideshow', 'vnc-runner', 'hextile', false, m);
+    // The loop waited 0.5 s for an update that ended after the window and is not counted: the
+    // same 7 updates must give the same rates however long that wait was.
+    expect(c.bytesPerSecond).toBe(700_000);
+    expect(c.updatesPerSecond).toBe(0.7);
+    expect(toCell('slideshow', 'x11vnc', 'hextile', false, { ...m, elapsedMs: 10_020 }).bytesPerSecond).toBe(c.bytesPerSecond);
+    expect(c.cpuPercent).toBeCloseTo(3);
   });
 });
 
