@@ -1,5 +1,6 @@
 /**
- * Lossless palette PNGs (colour type 3) for TightPNG's few-coloured pieces: text, UI, diagrams.
+ * Lossless palette PNGs (colour type 3) for TightPNG's few-coloured pieces: text, UI, diagrams;
+ * and greyscale PNGs (colour type 0) for such pieces whose colours are all greys.
  *
  * Why not sharp: its palette output goes through libimagequant, which may merge or dither
  * colours, and a VNC viewer must get the exact pixels. An RGB PNG would be lossless but carries
@@ -19,7 +20,16 @@ import type { Palette } from './palette.js';
 const deflate = promisify(zlib.deflate);
 
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const COLOUR_TYPE_GREY = 0;
 const COLOUR_TYPE_INDEXED = 3;
+/**
+ * Above this many colours a grey piece goes as a greyscale PNG. Both then take a byte per pixel,
+ * but the grey level *is* the pixel: no PLTE chunk, which PNG stores uncompressed (3 bytes per
+ * colour, a quarter of the bytes of an antialiased terminal line), and the values need no
+ * lookup. Text antialiased between two greys (terminals, black on white) is all greys. Up to 16
+ * colours the palette's 1–4-bit indices are smaller than 8-bit grey levels.
+ */
+const GREY_MIN_COLOURS = 17;
 const FILTER_NONE = 0;
 
 /** Smallest PNG bit depth that holds `colours` palette indices (PNG allows 1, 2, 4, 8). */
@@ -53,6 +63,30 @@ export function indexedScanlines(fb: PixelBuffer, r: Rect, palette: Palette, dep
   return out;
 }
 
+/** Per row a filter byte (none) and each pixel's grey level (its blue byte, = red = green). */
+export function greyScanlines(fb: PixelBuffer, r: Rect): Buffer {
+  const rowBytes = 1 + r.w;
+  const out = Buffer.allocUnsafe(rowBytes * r.h);
+  const px = fb.pixels;
+  for (let y = 0; y < r.h; y++) {
+    let o = y * rowBytes;
+    out[o++] = FILTER_NONE;
+    let s = (r.y + y) * fb.stride + r.x;
+    for (const end = s + r.w; s < end; s++) out[o++] = px[s]!;
+  }
+  return out;
+}
+
+/** Are all of the palette's colours greys (red = green = blue)? */
+function allGrey(palette: Palette): boolean {
+  for (let i = 0; i < palette.size; i++) {
+    const c = palette.colours[i]!;
+    const b = c & 0xff;
+    if (((c >>> 8) & 0xff) !== b || ((c >>> 16) & 0xff) !== b) return false;
+  }
+  return true;
+}
+
 function chunk(type: string, data: Buffer): Buffer {
   const out = Buffer.allocUnsafe(12 + data.length);
   out.writeUInt32BE(data.length, 0);
@@ -62,26 +96,39 @@ function chunk(type: string, data: Buffer): Buffer {
   return out;
 }
 
+/** IHDR data: size, bit depth, colour type; deflate, filter method 0, no interlace (bytes 10–12 zero). */
+function ihdr(r: Rect, depth: number, colourType: number): Buffer {
+  const b = Buffer.alloc(13);
+  b.writeUInt32BE(r.w, 0);
+  b.writeUInt32BE(r.h, 4);
+  b[8] = depth;
+  b[9] = colourType;
+  return b;
+}
+
 /**
- * A palette PNG of `r`, whose colours are exactly `palette.colours[0, palette.size)` (internal
- * `0x00RRGGBB`). `compressLevel` is the client's 0–9 level, used as the zlib level.
+ * A lossless PNG of `r`, whose colours are exactly `palette.colours[0, palette.size)` (internal
+ * `0x00RRGGBB`): greyscale when they are all greys and more than 16, else a palette PNG.
+ * `zlibLevel` is used as is.
  */
-export async function encodeIndexedPng(fb: PixelBuffer, r: Rect, palette: Palette, compressLevel: number): Promise<Buffer> {
+export async function encodeIndexedPng(fb: PixelBuffer, r: Rect, palette: Palette, zlibLevel: number): Promise<Buffer> {
   const n = palette.size;
-  const depth = indexBitDepth(n);
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(r.w, 0);
-  ihdr.writeUInt32BE(r.h, 4);
-  ihdr[8] = depth;
-  ihdr[9] = COLOUR_TYPE_INDEXED;
-  // Bytes 10–12 stay 0: deflate compression, adaptive filtering method 0, no interlace.
-  const plte = Buffer.allocUnsafe(3 * n);
-  for (let i = 0; i < n; i++) {
-    const c = palette.colours[i]!;
-    plte[3 * i] = c >>> 16;
-    plte[3 * i + 1] = c >>> 8;
-    plte[3 * i + 2] = c;
+  const level = clampZlibLevel(zlibLevel);
+  const chunks: Buffer[] = [SIGNATURE];
+  if (n >= GREY_MIN_COLOURS && allGrey(palette)) {
+    chunks.push(chunk('IHDR', ihdr(r, 8, COLOUR_TYPE_GREY)), chunk('IDAT', await deflate(greyScanlines(fb, r), { level })));
+  } else {
+    const depth = indexBitDepth(n);
+    const plte = Buffer.allocUnsafe(3 * n);
+    for (let i = 0; i < n; i++) {
+      const c = palette.colours[i]!;
+      plte[3 * i] = c >>> 16;
+      plte[3 * i + 1] = c >>> 8;
+      plte[3 * i + 2] = c;
+    }
+    chunks.push(chunk('IHDR', ihdr(r, depth, COLOUR_TYPE_INDEXED)), chunk('PLTE', plte));
+    chunks.push(chunk('IDAT', await deflate(indexedScanlines(fb, r, palette, depth), { level })));
   }
-  const idat = await deflate(indexedScanlines(fb, r, palette, depth), { level: clampZlibLevel(compressLevel) });
-  return Buffer.concat([SIGNATURE, chunk('IHDR', ihdr), chunk('PLTE', plte), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
+  chunks.push(chunk('IEND', Buffer.alloc(0)));
+  return Buffer.concat(chunks);
 }

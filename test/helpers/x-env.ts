@@ -329,7 +329,7 @@ async function xwdCapture(display: string, which: string[]): Promise<PixelBuffer
  * - `desktop`: flat background, window frames with title bars, text in the X core `fixed`
  *   font, small icons: large single-colour areas plus sharp edges.
  */
-export type RootPattern = 'gradient' | 'noise' | 'desktop';
+export type RootPattern = 'gradient' | 'greys' | 'noise' | 'desktop';
 
 /**
  * Paints `pattern` as the root window's background pixmap. The X server repaints it by itself
@@ -378,7 +378,10 @@ async function paintRoot(conn: XConn, pattern: RootPattern, seed: number): Promi
   const gc = X.AllocID();
   X.CreateGC(gc, pix, { foreground: 0, background: 0, graphicsExposures: 0 });
   if (pattern === 'desktop') drawDesktop(X, pix, gc, w, h);
-  else putImageBands(X, pix, gc, pattern === 'gradient' ? gradientImage(w, h) : noiseImage(w, h, seed), w, h);
+  else {
+    const image = pattern === 'gradient' ? gradientImage(w, h) : pattern === 'greys' ? greysImage(w, h) : noiseImage(w, h, seed);
+    putImageBands(X, pix, gc, image, w, h);
+  }
   X.ChangeWindowAttributes(screen.root, { backgroundPixmap: pix });
   X.ClearArea(screen.root, 0, 0, 0, 0, 0);
   // The root keeps a reference to the pixmap; freeing our id (as xsetroot does) does not free it.
@@ -406,6 +409,22 @@ export function gradientImage(w: number, h: number): Buffer {
       out[i] = (((x + y) * 255) / Math.max(1, w + h - 2)) & 0xff; // B
       out[i + 1] = ((y * 255) / Math.max(1, h - 1)) & 0xff; // G
       out[i + 2] = ((x * 255) / Math.max(1, w - 1)) & 0xff; // R
+    }
+  }
+  return out;
+}
+
+/**
+ * BGRX greys only (R = G = B), like text antialiased between two greys: a ramp across x with
+ * 4-pixel stripes of its reverse, so every area holds many grey levels.
+ */
+export function greysImage(w: number, h: number): Buffer {
+  const out = Buffer.alloc(w * h * 4);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const ramp = Math.floor((x * 255) / Math.max(1, w - 1));
+      const g = (y >> 2) % 2 === 0 ? ramp : 255 - ((ramp + y) & 0xff);
+      out.fill(g, (y * w + x) * 4, (y * w + x) * 4 + 3);
     }
   }
   return out;

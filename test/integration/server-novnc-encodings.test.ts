@@ -1,8 +1,8 @@
 /**
  * noVNC's own decoders, in chromium, against each of our lossless encodings (issue 3 proof):
  * the test page restricts noVNC's SetEncodings to one real encoding (and drops JPEG quality
- * levels), and the canvas must equal `xwd -root` exactly on a desktop-like screen and on a
- * many-colour gradient. The server's per-session counters confirm the encoding was really used.
+ * levels), and the canvas must equal `xwd -root` exactly on a desktop-like screen, on a
+ * many-colour gradient and on many greys (TightPNG sends those as greyscale PNGs). The server's per-session counters confirm the encoding was really used.
  */
 import { beforeAll, describe, expect, test } from 'vitest';
 import { launchChromium, openNoVncPage, serveNoVnc, type ChromiumHandle, type NoVncServer } from '../helpers/browser.js';
@@ -35,7 +35,7 @@ describe('noVNC decodes each lossless encoding exactly', () => {
 
   for (const [name, encoding] of CASES) {
     test(name, async () => {
-      for (const pattern of ['desktop', 'gradient'] as const) {
+      for (const pattern of ['desktop', 'gradient', 'greys'] as const) {
         await fillRoot(x.display, pattern);
         const truth = await xwdRoot(x.display);
         const page = await openNoVncPage(browser, pages.pageUrl(rig.wsUrl!, { onlyEncodings: [encoding] }));

@@ -210,6 +210,33 @@ describe('TightPNG specifics', () => {
     await roundTrip(enc, fb, [photo], ctxFor(FORMATS.rgbx32!, { qualityLevel: 9 }), 24);
     enc.dispose();
   });
+
+  it('grey pieces of more than 16 colours go as greyscale PNGs (no PLTE); others keep a palette', async () => {
+    /** Antialiased strokes between two greys with `levels` intermediate greys; `tint` makes one pixel not grey. */
+    const greyText = (levels: number, tint: boolean) => {
+      const fb = makeFramebuffer(120, 30, 'solid');
+      const rnd = prng(3);
+      for (let y = 0; y < 30; y++) for (let x = 0; x < 120; x++) {
+        const g = y === 0 && x < levels ? x : (x % 7 < 2 ? Math.floor(rnd() * levels) : levels - 1);
+        fb.pixels[y * fb.stride + x] = 0x1e1e1e + g * 0x010101;
+      }
+      if (tint) fb.pixels[5 * fb.stride + 5] = 0x1e1e1f;
+      return fb;
+    };
+    const r = { x: 0, y: 0, w: 120, h: 30 };
+    const png = async (fb: ReturnType<typeof makeFramebuffer>) => {
+      const enc = createTightPngEncoder();
+      const out = Buffer.concat((await enc.encode(fb, r, ctxFor(FORMATS.rgbx32!, { compressLevel: 2 }))).chunks);
+      await roundTrip(enc, fb, [r], ctxFor(FORMATS.rgbx32!, { compressLevel: 2 }));
+      enc.dispose();
+      expect(out[12]).toBe(0xa0); // PngCompression
+      const data = out.subarray(out.indexOf('\x89PNG', 0, 'latin1'));
+      return { colourType: data[25], depth: data[24], plte: data.includes('PLTE', 0, 'latin1') };
+    };
+    expect(await png(greyText(40, false))).toEqual({ colourType: 0, depth: 8, plte: false });
+    expect(await png(greyText(40, true))).toEqual({ colourType: 3, depth: 8, plte: true });
+    expect(await png(greyText(16, false))).toEqual({ colourType: 3, depth: 4, plte: true });
+  });
 });
 
 /** Glyph-like strokes on white whose edge pixels take ~600 different greys-with-tint (> 256 colours). */
