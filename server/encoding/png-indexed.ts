@@ -64,7 +64,7 @@ export function indexedScanlines(fb: PixelBuffer, r: Rect, palette: Palette, dep
 }
 
 /** Per row a filter byte (none) and each pixel's grey level (its blue byte, = red = green). */
-export function greyScanlines(fb: PixelBuffer, r: Rect): Buffer {
+function greyScanlines(fb: PixelBuffer, r: Rect): Buffer {
   const rowBytes = 1 + r.w;
   const out = Buffer.allocUnsafe(rowBytes * r.h);
   const px = fb.pixels;
