@@ -23,7 +23,7 @@ import type { PixelBuffer } from '../../core/pixel-buffer.js';
 import type { Rect } from '../../core/geometry.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import { ErrorCode, VncError } from '../../core/errors.js';
-import type { EncodeContext, EncodedRects, Encoder } from './encoder.js';
+import { rectHeader, type EncodeContext, type EncodedRects, type Encoder } from './encoder.js';
 import { Encoding, PseudoEncoding, SUPPORTED_ENCODINGS, encodingName } from './encodings.js';
 import { createRawEncoder } from './raw.js';
 import { createZlibEncoder } from './zlib.js';
@@ -85,6 +85,18 @@ function pieceBounds(encoding: number): [number, number, number] {
     case Encoding.Hextile: return [MAX_PIECE_AREA, MAX_PIECE_WIDTH, 16];
     default: return [MAX_PIECE_AREA, MAX_PIECE_WIDTH, 1];
   }
+}
+
+/**
+ * Writes one rectangle (`EncodeManager.rowWriter`) band by band, top to bottom: the first band's
+ * result carries the rectangle header (count 1), the others only data (count 0). Each band is
+ * `rowAlign` rows or a multiple, but the last; pixels are read synchronously from `src`.
+ */
+export interface RowWriter {
+  /** The rectangle (clipped to the framebuffer). */
+  readonly rect: Rect;
+  readonly rowAlign: number;
+  write(src: PixelBuffer, y: number, rows: number): EncodedRects;
 }
 
 interface MutableStats { rects: number; pixels: number; bytes: number; rawBytes: number }
@@ -183,6 +195,44 @@ export class EncodeManager {
       for (const e of list) { count += e.count; chunks.push(...e.chunks); }
       return { count, chunks };
     });
+  }
+
+  /**
+   * `r` as one rectangle of the preferred encoding written in row bands, or null. Possible when
+   * that encoding has `encodeRows` (Raw, Hextile) and `r` has no solid area worth its own
+   * rectangle (those go through `encodeRegion`, which cuts them out). Large updates are encoded
+   * in bands so that the event loop gets turns in between (`encode-in-slices.ts`); with
+   * `encodeRegion` every band would be a rectangle of its own (34 headers for a 1080p frame of
+   * Hextile), where x11vnc sends one.
+   */
+  rowWriter(fb: PixelBuffer, r: Rect, ctx: EncodeContext): RowWriter | null {
+    if (this.disposed) return null;
+    const enc = this.encoder(this.preferred);
+    const rows = enc.encodeRows?.bind(enc);
+    const whole = clipToFramebuffer(r, fb.width, fb.height);
+    if (!rows || !whole) return null;
+    if (this.solidEncoding !== null && whole.w * whole.h >= this.solidMinArea && findSolidRects(fb, whole, this.solidMinArea).solids.length) return null;
+    const encoding = this.preferred;
+    const rowAlign = enc.rowAlign ?? 1;
+    let nextY = whole.y;
+    return {
+      rect: whole,
+      rowAlign,
+      write: (src, rowsFrom, rowCount) => {
+        if (rowsFrom !== nextY || rowCount <= 0 || rowsFrom + rowCount > whole.y + whole.h ||
+          (rowsFrom + rowCount < whole.y + whole.h && rowCount % rowAlign !== 0)) {
+          throw new VncError(ErrorCode.Config, `row band ${rowsFrom}+${rowCount} does not continue ${encodingName(encoding)} rectangle at row ${nextY}`);
+        }
+        const first = rowsFrom === whole.y;
+        nextY += rowCount;
+        const data = rows(src, { x: whole.x, y: rowsFrom, w: whole.w, h: rowCount }, ctx);
+        const out: EncodedRects = first
+          ? { count: 1, chunks: [rectHeader(whole.x, whole.y, whole.w, whole.h, encoding), data] }
+          : { count: 0, chunks: [data] };
+        this.count(encoding, whole.w * rowCount, out, ctx.converter.bytesPerPixel);
+        return out;
+      },
+    };
   }
 
   /**

@@ -40,6 +40,17 @@ export interface Encoder {
    * next call before the previous promise settles.
    */
   encode(fb: PixelBuffer, r: Rect, ctx: EncodeContext): EncodedRects | Promise<EncodedRects>;
+  /**
+   * Only encoders whose data is the rectangle's rows in order and carries nothing from one band
+   * of rows into the next that the band does not restate (Raw; Hextile, whose bands of 16-row
+   * tile rows each open by specifying their background) have this. The data of `r` without its
+   * rectangle header, read synchronously. Consecutive bands of one rectangle, each a multiple of
+   * `rowAlign` rows high but the last, give behind one header for the whole exactly the data of
+   * the whole: a large area can be encoded band by band and still be one rectangle.
+   */
+  encodeRows?(fb: PixelBuffer, r: Rect, ctx: EncodeContext): Buffer;
+  /** Band height granularity of `encodeRows` (1 for Raw, 16 for Hextile). */
+  readonly rowAlign?: number;
   /** Releases streams. The encoder is unusable afterwards. */
   dispose(): void;
 }

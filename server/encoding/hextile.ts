@@ -1,7 +1,8 @@
 /**
  * Hextile encoding (5): 16×16 tiles, each either raw or a background plus subrectangles
  * (one foreground colour, or coloured subrectangles), with background/foreground carried over
- * from the previous tile when unchanged (rfbproto "Hextile Encoding"). Stateless between calls.
+ * from the previous tile when unchanged (rfbproto "Hextile Encoding"). Stateless between calls, so
+ * a large rectangle can be written in bands of tile rows (`encodeRows`).
  *
  * Subrectangles are found greedily in raster order: a horizontal run of one colour, extended
  * down while the rows below match. The tile goes raw as soon as the subrectangles would cost
@@ -26,12 +27,16 @@ export function createHextileEncoder(): Encoder {
   const subXY = new Uint8Array(256);
   const subWH = new Uint8Array(256);
 
-  function encodeRect(fb: PixelBuffer, r: Rect, packer: PixelPacker): Buffer {
+  /**
+   * The tiles of `r` behind `reserve` free bytes. The first tile that is not raw always specifies
+   * its background (nothing is assumed from before `r`), which is what lets bands of a larger
+   * rectangle be encoded separately (`encodeRows`).
+   */
+  function encodeTiles(fb: PixelBuffer, r: Rect, packer: PixelPacker, reserve: number): Buffer {
     const bpp = packer.bytesPerPixel;
     const tiles = Math.ceil(r.w / 16) * Math.ceil(r.h / 16);
-    const out = Buffer.allocUnsafe(12 + tiles + r.w * r.h * bpp);
-    rectHeader(r.x, r.y, r.w, r.h, Encoding.Hextile).copy(out, 0);
-    let o = 12;
+    const out = Buffer.allocUnsafe(reserve + tiles + r.w * r.h * bpp);
+    let o = reserve;
     let bg = 0, bgValid = false, fg = 0, fgValid = false;
     const px = fb.pixels, stride = fb.stride;
     for (let ty = r.y; ty < r.y + r.h; ty += 16) {
@@ -134,8 +139,14 @@ export function createHextileEncoder(): Encoder {
 
   return {
     encoding: Encoding.Hextile,
+    rowAlign: 16,
     encode(fb, r, ctx): EncodedRects {
-      return { count: 1, chunks: [encodeRect(fb, r, packerFor(ctx.converter))] };
+      const out = encodeTiles(fb, r, packerFor(ctx.converter), 12);
+      rectHeader(r.x, r.y, r.w, r.h, Encoding.Hextile).copy(out, 0);
+      return { count: 1, chunks: [out] };
+    },
+    encodeRows(fb, r, ctx): Buffer {
+      return encodeTiles(fb, r, packerFor(ctx.converter), 0);
     },
     dispose() {},
   };

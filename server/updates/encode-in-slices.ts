@@ -4,6 +4,8 @@
  * thread pool; done in one go, every client's input would wait behind it. Large updates are
  * therefore encoded from a private snapshot of the changed pixels (so the desktop may keep
  * capturing meanwhile) in slices of bounded area, yielding to the event loop between slices.
+ * With Raw and Hextile a large rectangle's slices are bands of one rectangle (`rowWriter`), as
+ * x11vnc sends a full frame; other encodings bound their pieces anyway.
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Rect } from '../../core/geometry.js';
@@ -89,8 +91,24 @@ export async function encodeInSlices(
     batchArea = 0;
     await yieldToEventLoop();
   };
-  // Slices keep whole rows of 64 so ZRLE/Hextile tiles are not cut more than they must be.
   for (const r of rects) {
+    // Raw and Hextile: a large rectangle stays one rectangle, written band by band.
+    const writer = r.w * r.h > SLICE_PIXELS ? encoder.rowWriter(src, r, ctx) : null;
+    if (writer) {
+      if (batch.length) await flush();
+      if (isAborted()) return { count, chunks };
+      const { rect: w, rowAlign } = writer;
+      const bandRows = Math.max(rowAlign, Math.floor(SLICE_PIXELS / w.w / rowAlign) * rowAlign);
+      for (let y = w.y; y < w.y + w.h; y += bandRows) {
+        const e = writer.write(src, y, Math.min(bandRows, w.y + w.h - y));
+        count += e.count;
+        chunks.push(...e.chunks);
+        await yieldToEventLoop();
+        if (isAborted()) return { count, chunks };
+      }
+      continue;
+    }
+    // Slices keep whole rows of 64 so ZRLE/Hextile tiles are not cut more than they must be.
     for (const piece of splitRect(r, SLICE_PIXELS, Math.max(r.w, 1), 64)) {
       batch.push(piece);
       batchArea += piece.w * piece.h;
