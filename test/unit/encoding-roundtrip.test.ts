@@ -273,6 +273,24 @@ describe('zlib level by content (Zlib, ZRLE)', () => {
   });
 });
 
+describe('Hextile specifics', () => {
+  it('the background is the colour with the most subrectangles, not the most pixels', async () => {
+    // Top half one black block (128 pixels, 1 subrectangle); bottom half a white/grey checkerboard
+    // (64 one-pixel subrectangles each). Black as background would leave 128 coloured
+    // subrectangles (774 bytes); white or grey leaves 65 (396 bytes).
+    const fb = makeFramebuffer(16, 16, 'solid');
+    for (let y = 0; y < 16; y++) for (let x = 0; x < 16; x++) {
+      fb.pixels[y * fb.stride + x] = y < 8 ? 0x000000 : (x + y) % 2 ? 0xffffff : 0x808080;
+    }
+    const r = { x: 0, y: 0, w: 16, h: 16 };
+    const enc = createHextileEncoder();
+    const out = Buffer.concat((await enc.encode(fb, r, ctxFor(FORMATS.rgbx32!))).chunks);
+    expect(out.length).toBe(12 + 1 + 4 + 1 + 65 * 6);
+    await roundTrip(enc, fb, [r], ctxFor(FORMATS.rgbx32!));
+    enc.dispose();
+  });
+});
+
 describe('boundary cases', () => {
   it('ZRLE: tiles with exactly 1…20 colours in noise order round-trip (packed ≤16, RLE above)', async () => {
     const fb = makeFramebuffer(64 * 20, 64, 'solid');
