@@ -116,7 +116,7 @@ export class DamageHints {
     this.inWindow = true;
     this.carry = [];
     this.carryAll = false;
-    this.damageExt.Subtract(this.damageId, 0, 0);
+    this.subtractAll();
   }
 
   /** Ends a capture (after its reply arrived): returns the hints for it and starts the next interval. */
@@ -130,13 +130,21 @@ export class DamageHints {
     return snap;
   }
 
-  /** Forget everything and report "all" next time (after a resize or a failed capture). */
+  /**
+   * Forget everything and report "all" next time (a full capture follows: the first one, after
+   * a resize, after a failed capture). Clears the server's damage region too: above the
+   * NonEmpty level the server reports only drawing that *grows* that region, so without this,
+   * drawing where things had been drawn before the reset stayed silent until some later capture
+   * happened to subtract (found in `npm run bench`: typed keys got no DamageNotify after a
+   * client's first full frame, until the 250 ms safety poll).
+   */
   reset(): void {
     this.current = [];
     this.currentAll = true;
     this.carry = [];
     this.carryAll = false;
     this.inWindow = false;
+    this.subtractAll();
   }
 
   /** Destroys the server-side damage object. Idempotent. */
@@ -151,6 +159,12 @@ export class DamageHints {
         // connection going away
       }
     }
+  }
+
+  /** Empties the server's damage region (Subtract with no repair region). */
+  private subtractAll(): void {
+    if (this.destroyed || this.conn.closed) return;
+    this.damageExt.Subtract(this.damageId, 0, 0);
   }
 
   private onEvent(ev: any): void {

@@ -185,6 +185,32 @@ for (const variant of [
   });
 }
 
+describe('X11ScreenSource change hints', () => {
+  it('reports drawing at once after the first full frame, where things had been drawn before it', async () => {
+    // Above the NonEmpty level the X server reports only drawing that grows the damage region
+    // (and Xvfb reports nothing at all before the first Subtract). Drawing before the first
+    // (full) poll is in that region; unless the full capture clears it, drawing there again is
+    // silent, and only a later safety poll finds it.
+    const xvfb = await startXvfb({ width: 320, height: 240 });
+    let hints = 0;
+    const src = await X11ScreenSource.open({ display: xvfb.display, verifyIntervalMs: 60_000, handlers: { changed: () => hints++ } });
+    const painter = await openPainter(xvfb.display, 320, 240);
+    try {
+      await painter.fill({ x: 10, y: 10, w: 100, h: 50 }, 0x112233);
+      expect(await src.poll()).toEqual([{ x: 0, y: 0, w: 320, h: 240 }]);
+      hints = 0;
+      await painter.fill({ x: 20, y: 20, w: 30, h: 20 }, 0x445566);
+      await waitFor(() => hints > 0, { timeoutMs: 3000, what: 'a change hint for drawing after the full frame' });
+      expect(await pollUntilChanged(src)).toEqual([{ x: 20, y: 20, w: 30, h: 20 }]);
+      expect(rgbEqual(src.framebuffer, await xwdRoot(xvfb.display))).toBe(true);
+    } finally {
+      await painter.conn.close();
+      await src.close();
+      await xvfb.close();
+    }
+  });
+});
+
 describe('X11ScreenSource verification against missed damage', () => {
   it('compares one slice of rows per interval in full, so a change no hint covered is found within one cycle', async () => {
     const xvfb = await startXvfb({ width: 320, height: 256 });
