@@ -112,8 +112,8 @@ export function createHextileEncoder(): Encoder {
    * A greedy cover of the whole tile by single-colour subrectangles (a run, extended down while
    * the rows below match). The colour with the most subrectangles becomes the background, in
    * `subrectBg`, and its subrectangles are dropped: that drops the most of them, which the most
-   * frequent colour need not (TigerVNC chooses the same way; measured in the bench's video
-   * scene, it finds more tiles cheaper than raw). Returns how many remain, in reading order in
+   * frequent colour need not (TigerVNC chooses the same way; measured in `npm run bench`:
+   * typing −15 %, window drag −2.5 % with Hextile). Returns how many remain, in reading order in
    * subColour/subXY/subWH, or -1 when they would take more than `budget` bytes (the tile then
    * goes raw, which also bounds the output buffer). Every colour must be in `palette`.
    */
