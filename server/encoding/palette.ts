@@ -35,12 +35,8 @@ export class Palette {
 
   /** Index of `colour`, or -1 when absent. */
   lookup(colour: number): number {
-    let h = (Math.imul(colour, 0x9e3779b1) >>> 23) & MASK;
-    for (;;) {
-      if (this.stamp[h] !== this.gen) return -1;
-      if (this.keys[h] === colour) return this.index[h]!;
-      h = (h + 1) & MASK;
-    }
+    const h = this.slotOf(colour);
+    return this.stamp[h] === this.gen ? this.index[h]! : -1;
   }
 
   /**
@@ -48,15 +44,11 @@ export class Palette {
    * palette is already full (the colour is then not recorded).
    */
   add(colour: number, n: number): number {
-    let h = (Math.imul(colour, 0x9e3779b1) >>> 23) & MASK;
-    for (;;) {
-      if (this.stamp[h] !== this.gen) break;
-      if (this.keys[h] === colour) {
-        const i = this.index[h]!;
-        this.counts[i] = this.counts[i]! + n;
-        return i;
-      }
-      h = (h + 1) & MASK;
+    const h = this.slotOf(colour);
+    if (this.stamp[h] === this.gen) {
+      const i = this.index[h]!;
+      this.counts[i] = this.counts[i]! + n;
+      return i;
     }
     if (this.size >= this.capacity) return -1;
     const i = this.size++;
@@ -85,11 +77,14 @@ export class Palette {
       c[j + 1] = v;
       k[j + 1] = n;
     }
-    for (let i = 0; i < this.size; i++) {
-      let h = (Math.imul(c[i]!, 0x9e3779b1) >>> 23) & MASK;
-      while (this.keys[h] !== c[i]) h = (h + 1) & MASK;
-      this.index[h] = i;
-    }
+    for (let i = 0; i < this.size; i++) this.index[this.slotOf(c[i]!)] = i;
+  }
+
+  /** The slot holding `colour` (current generation), or else the free slot where it would go. */
+  private slotOf(colour: number): number {
+    let h = (Math.imul(colour, 0x9e3779b1) >>> 23) & MASK;
+    while (this.stamp[h] === this.gen && this.keys[h] !== colour) h = (h + 1) & MASK;
+    return h;
   }
 
   /** Index of the most frequent colour (0 when empty). */
