@@ -1,11 +1,10 @@
 /**
  * ZRLE encoding (16): the rectangle as 64×64 tiles, each raw, solid, packed palette (2–16
  * colours), plain RLE or palette RLE (the format allows up to 127 colours; we use it up to
- * PALETTE_MODE_MAX_COLOURS),
- * whichever is smallest before compression;
- * all tiles of a rectangle go through one persistent zlib stream per session, sync-flushed per
- * rectangle, behind a U32 length (rfbproto "ZRLE Encoding"). Pixels are CPIXELs. Repetitive pieces
- * (text, UI) are compressed at least at REPETITIVE_MIN_ZLIB_LEVEL (`zlibLevelFor`).
+ * PALETTE_MODE_MAX_COLOURS), whichever is smallest before compression; all tiles of a rectangle
+ * go through one persistent zlib stream per session, sync-flushed per rectangle, behind a U32
+ * length (rfbproto "ZRLE Encoding"). Pixels are CPIXELs. Repetitive pieces (text, UI) are
+ * compressed at least at REPETITIVE_MIN_ZLIB_LEVEL (`zlibLevelFor`).
  *
  * One pass per tile does the analysis: runs are counted and the palette is updated only where
  * the colour changes, which is what makes desktop content (long runs) cheap.
@@ -100,7 +99,8 @@ export function createZrleEncoder(options: ZrleEncoderOptions = {}): Encoder {
     const area = w * h;
     const raw = area * cp;
     const bits = n <= 2 ? 1 : n <= 4 ? 2 : 4;
-    const palettes = !overflow && n <= PALETTE_MODE_MAX_COLOURS;
+    // The palette holds at most PALETTE_MODE_MAX_COLOURS: past that it overflowed.
+    const palettes = !overflow;
     const packed = palettes && n <= MAX_PACKED_PALETTE ? n * cp + ((w * bits + 7) >> 3) * h : Infinity;
     const palRle = palettes ? n * cp + paletteRle : Infinity;
     const best = Math.min(raw, plainRle, packed, palRle);
