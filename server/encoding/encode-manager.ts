@@ -33,7 +33,7 @@ import { createRreEncoder } from './rre.js';
 import { createTightEncoder } from './tight.js';
 import { createTightPngEncoder } from './tight-png.js';
 import { encodeCopyRect } from './copy-rect.js';
-import { findSolidRects, SOLID_MIN_AREA } from './solid.js';
+import { findSolidRects, SOLID_MIN_AREA, type SolidSplit } from './solid.js';
 import { clipToFramebuffer, joinColumns, splitRect, MAX_PIECE_AREA, MAX_PIECE_WIDTH } from './split.js';
 import { Palette, analyseColours } from './palette.js';
 
@@ -211,7 +211,7 @@ export class EncodeManager {
     const rows = enc.encodeRows?.bind(enc);
     const whole = clipToFramebuffer(r, fb.width, fb.height);
     if (!rows || !whole) return null;
-    if (this.solidEncoding !== null && whole.w * whole.h >= this.solidMinArea && findSolidRects(fb, whole, this.solidMinArea).solids.length) return null;
+    if (this.solidsIn(fb, whole)?.solids.length) return null;
     const encoding = this.preferred;
     const rowAlign = enc.rowAlign ?? 1;
     let nextY = whole.y;
@@ -277,8 +277,8 @@ export class EncodeManager {
   private encodeRect(fb: PixelBuffer, r: Rect, ctx: EncodeContext, parts: (EncodedRects | Promise<EncodedRects>)[]): void {
     const pieces: { rect: Rect; solid: boolean }[] = [];
     let rest: Rect[] = [r];
-    if (this.solidEncoding !== null && r.w * r.h >= this.solidMinArea) {
-      const split = findSolidRects(fb, r, this.solidMinArea);
+    const split = this.solidsIn(fb, r);
+    if (split) {
       for (const s of split.solids) pieces.push({ rect: s.rect, solid: true });
       rest = split.rest;
     }
@@ -293,6 +293,15 @@ export class EncodeManager {
     for (const p of pieces) {
       parts.push(p.solid ? this.run(this.solidEncoding!, fb, p.rect, ctx) : this.encodePiece(fb, p.rect, ctx));
     }
+  }
+
+  /**
+   * The solid areas of `r` worth their own rectangle, and the rest; null when none are looked
+   * for (the client listed no encoding that writes a solid area cheaply, or `r` is too small).
+   */
+  private solidsIn(fb: PixelBuffer, r: Rect): SolidSplit | null {
+    if (this.solidEncoding === null || r.w * r.h < this.solidMinArea) return null;
+    return findSolidRects(fb, r, this.solidMinArea);
   }
 
   private encodePiece(fb: PixelBuffer, p: Rect, ctx: EncodeContext): EncodedRects | Promise<EncodedRects> {
