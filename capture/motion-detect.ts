@@ -73,7 +73,11 @@ export interface MotionDetectorOptions {
    * The first this many calls that search anything get `WARMUP_BUDGET_FACTOR` × `budgetMs`:
    * before the JIT has compiled the search loops a search costs ~10× more (measured: 31 ms for
    * the first window-drag search, 1.5 ms later), and a cut-short first search sends a whole
-   * moved window as pixels. Default 4.
+   * moved window as pixels. The same holds per search stage: the first this many calls that
+   * reach the vertical or the 2-D stage get the larger budget too, because each stage's loops
+   * are compiled only when it first runs (a session that has only scrolled has never run the
+   * 2-D search, and its first window drags were cut short at 20–45 ms and sent as pixels).
+   * Default 4.
    */
   warmupCalls?: number;
   /** Clusters searched per call, largest first. Default 4. */
@@ -110,6 +114,8 @@ export interface MotionStats {
   budgetExhausted: number;
   /** Duration of the last call (ms, by the budget clock). */
   lastMs: number;
+  /** Budget of the last call that searched (ms): `budgetMs`, or more while warming up. */
+  lastBudgetMs: number;
   /** Clusters not searched because a recent search of the same area found nothing. */
   skippedBackoff: number;
 }
@@ -176,13 +182,16 @@ const HASH_SAMPLES_PER_ROW = 256;
 /** Rows of the new frame that vote, at most (evenly spaced); the old frame's rows are all hashed. */
 const VOTING_ROWS = 256;
 
+/** The search stages with loops of their own, each warmed up separately (`warmupCalls`). */
+type SearchStage = 'vertical' | 'anchors';
+
 interface Candidate {
   dx: number;
   dy: number;
 }
 
 export class MotionDetector {
-  readonly stats: MotionStats = { calls: 0, clustersSearched: 0, candidatesTried: 0, candidatesScored: 0, copiesFound: 0, budgetExhausted: 0, lastMs: 0, skippedBackoff: 0 };
+  readonly stats: MotionStats = { calls: 0, clustersSearched: 0, candidatesTried: 0, candidatesScored: 0, copiesFound: 0, budgetExhausted: 0, lastMs: 0, lastBudgetMs: 0, skippedBackoff: 0 };
   private readonly wallNow: () => number;
   private readonly maxBackoffMs: number;
   private misses: Miss[] = [];
@@ -192,6 +201,8 @@ export class MotionDetector {
   private readonly budgetMs: number;
   private readonly warmupCalls: number;
   private searchingCalls = 0;
+  /** Searches that reached each stage, for the per-stage warm-up budget. */
+  private readonly stageRuns: Record<SearchStage, number> = { vertical: 0, anchors: 0 };
   /** This call's budget (`budgetMs`, or more while warming up). */
   private callBudget = 0;
   private readonly maxClusters: number;
@@ -295,6 +306,7 @@ export class MotionDetector {
       }
     } finally {
       this.stats.lastMs = this.now() - t0;
+      this.stats.lastBudgetMs = this.callBudget;
     }
     this.stats.copiesFound += out.length;
     return out;
@@ -325,6 +337,14 @@ export class MotionDetector {
     }
     this.misses.push({ rect: r, until, strikes, seenAt: wall });
     if (this.misses.length > MAX_MISSES) this.misses.shift();
+  }
+
+  /**
+   * Called as a search stage starts: while the stage is cold (its first `warmupCalls` runs),
+   * this call's budget becomes the warm-up budget. A call that already ran out stays out.
+   */
+  private enterStage(stage: SearchStage): void {
+    if (this.stageRuns[stage]++ < this.warmupCalls) this.callBudget = Math.max(this.callBudget, this.budgetMs * WARMUP_BUDGET_FACTOR);
   }
 
   /** Whether this call's time budget is spent (counted once per call). */
@@ -369,11 +389,16 @@ export class MotionDetector {
       const repeated = tryAll([last], GOOD_COVERAGE_REPEATED);
       if (repeated) return repeated;
     }
-    const good =
-      tryAll(this.likelyCandidates(prev, hints), GOOD_COVERAGE_REPEATED) ??
-      tryAll(this.verticalCandidates(prev, cur, area)) ??
-      (this.overBudget() ? null : tryAll(this.anchorCandidates(prev, cur, area)));
-    if (good) return good;
+    const likely = tryAll(this.likelyCandidates(prev, hints), GOOD_COVERAGE_REPEATED);
+    if (likely) return likely;
+    this.enterStage('vertical');
+    const vertical = tryAll(this.verticalCandidates(prev, cur, area));
+    if (vertical) return vertical;
+    if (!this.overBudget()) {
+      this.enterStage('anchors');
+      const moved = tryAll(this.anchorCandidates(prev, cur, area));
+      if (moved) return moved;
+    }
     if (found.length <= 1) return found[0] ?? null;
     // Several partial answers: a shift can also "match" where both frames are flat, so the
     // winner is the copy that explains the most pixels that really changed, not the largest.

@@ -540,6 +540,48 @@ describe('warm-up budget', () => {
   });
 });
 
+describe('warm-up budget per search stage', () => {
+  /** A noise window on a flat desktop, and the same window moved by (dx, dy). */
+  function movedWindow(seed: number, dx: number, dy: number): { prev: PixelBuffer; cur: PixelBuffer } {
+    const win = { x: 60, y: 50, w: 200, h: 150 };
+    const prev = createPixelBuffer(400, 300);
+    fillSolid(prev, { x: 0, y: 0, w: 400, h: 300 }, 0x406080);
+    fillNoise(prev, win, rng(seed));
+    const cur = createPixelBuffer(400, 300);
+    fillSolid(cur, { x: 0, y: 0, w: 400, h: 300 }, 0x406080);
+    blit(prev, win, cur, dx, dy);
+    return { prev, cur };
+  }
+  const area = [{ x: 0, y: 0, w: 400, h: 300 }];
+
+  it('gives the first calls that reach the 2-D search the warm-up budget, even after the first calls', () => {
+    // A session that has only scrolled has never compiled the 2-D search: its first window
+    // drags must not be held to the warm budget (measured: cut short at 20–45 ms, sent as pixels).
+    const detector = new MotionDetector({ budgetMs: 1000, warmupCalls: 1 });
+    const scroll = scrolledNoise(5);
+    expect(detector.detect(scroll.prev, scroll.cur, area)).toHaveLength(1);
+    expect(detector.stats.lastBudgetMs).toBe(5000); // the first searching call
+    const drag = movedWindow(6, 21, 9);
+    const found = detector.detect(drag.prev, drag.cur, area);
+    expect(found.map((c) => [c.dx, c.dy])).toEqual([[21, 9]]);
+    expect(detector.stats.lastBudgetMs).toBe(5000); // the 2-D stage's first run
+    const again = movedWindow(7, 21, 9);
+    expect(detector.detect(again.prev, again.cur, area)).toHaveLength(1);
+    expect(detector.stats.lastBudgetMs).toBe(1000); // found by repeating the delta
+    const other = movedWindow(8, -33, 17);
+    expect(detector.detect(other.prev, other.cur, area).map((c) => [c.dx, c.dy])).toEqual([[-33, 17]]);
+    expect(detector.stats.lastBudgetMs).toBe(1000); // the 2-D stage is warm now
+    // A drag's search passes the vertical stage on its way to the 2-D one: after one drag,
+    // a scroll is held to the warm budget.
+    const scroll2 = scrolledNoise(9);
+    const cold = new MotionDetector({ budgetMs: 1000, warmupCalls: 1 });
+    cold.detect(drag.prev, drag.cur, area);
+    expect(cold.stats.lastBudgetMs).toBe(5000);
+    expect(cold.detect(scroll2.prev, scroll2.cur, area)).toHaveLength(1);
+    expect(cold.stats.lastBudgetMs).toBe(1000);
+  });
+});
+
 describe('property: old frame + copies + changed == new frame', () => {
   it('holds for random sequences of scrolls, moves, repaints and idle frames', () => {
     const rand = rng(20240601);
