@@ -31,14 +31,11 @@ import type { PixelBuffer } from '../core/pixel-buffer.js';
 import { ChangedSample } from './changed-sample.js';
 import { verifyCopy, type FrameCopy } from './frame-copy.js';
 import { hashRows } from './row-hash.js';
+import { bandContaining, type RowBand } from './row-bands.js';
 
 export type { FrameCopy } from './frame-copy.js';
 
-/** A band of whole rows, `y` to `y + h`. */
-export interface RowBand {
-  readonly y: number;
-  readonly h: number;
-}
+export type { RowBand } from './row-bands.js';
 
 /**
  * How far a copy may grow: rows `[y1, y2)` of the current frame (those that may be read) and
@@ -73,13 +70,17 @@ export interface MotionDetectorOptions {
    * The first this many calls that search anything get `WARMUP_BUDGET_FACTOR` × `budgetMs`:
    * before the JIT has compiled the search loops a search costs ~10× more (measured: 31 ms for
    * the first window-drag search, 1.5 ms later), and a cut-short first search sends a whole
-   * moved window as pixels. The same holds per search stage: the first this many calls that
-   * reach the vertical or the 2-D stage get the larger budget too, because each stage's loops
-   * are compiled only when it first runs (a session that has only scrolled has never run the
-   * 2-D search, and its first window drags were cut short at 20–45 ms and sent as pixels).
-   * Default 4.
+   * moved window as pixels. Default 4.
    */
   warmupCalls?: number;
+  /**
+   * The same per search stage: the first this many searches that reach the vertical or the
+   * 2-D stage get the larger budget too, because each stage's loops are compiled only when it
+   * first runs. A session that had only scrolled had never run the 2-D search, and its first
+   * window drags were cut short and sent as pixels (measured in one session: the 2-D stage's
+   * 1st run 60–80 ms, 2nd 12–21, 4th still 30–42, 5th 2–5 ms). Default 8.
+   */
+  stageWarmupRuns?: number;
   /** Clusters searched per call, largest first. Default 4. */
   maxClusters?: number;
   /** Recent deltas tried first. Default 4. */
@@ -182,7 +183,7 @@ const HASH_SAMPLES_PER_ROW = 256;
 /** Rows of the new frame that vote, at most (evenly spaced); the old frame's rows are all hashed. */
 const VOTING_ROWS = 256;
 
-/** The search stages with loops of their own, each warmed up separately (`warmupCalls`). */
+/** The search stages with loops of their own, each warmed up separately (`stageWarmupRuns`). */
 type SearchStage = 'vertical' | 'anchors';
 
 interface Candidate {
@@ -200,6 +201,7 @@ export class MotionDetector {
   private readonly maxShift: number;
   private readonly budgetMs: number;
   private readonly warmupCalls: number;
+  private readonly stageWarmupRuns: number;
   private searchingCalls = 0;
   /** Searches that reached each stage, for the per-stage warm-up budget. */
   private readonly stageRuns: Record<SearchStage, number> = { vertical: 0, anchors: 0 };
@@ -228,6 +230,7 @@ export class MotionDetector {
     this.maxShift = opts.maxShift ?? 512;
     this.budgetMs = opts.budgetMs ?? 20;
     this.warmupCalls = opts.warmupCalls ?? 4;
+    this.stageWarmupRuns = opts.stageWarmupRuns ?? 8;
     this.maxClusters = opts.maxClusters ?? 4;
     this.recentMax = opts.recentDeltas ?? 4;
     this.now = opts.now ?? processCpuMs;
@@ -244,11 +247,11 @@ export class MotionDetector {
    * must re-compare the destination after applying the copy, as `diffWithMotion` does.
    * Returns `[]` when nothing moved or the areas are too small.
    *
-   * `validRows`: when only these rows of `cur` were captured (the rest is stale), nothing
-   * outside them is read and no copy reaches beyond them; `dirty` must lie inside them.
-   * `prev` is read anywhere.
+   * `validRows`: when only these bands of rows of `cur` were captured (the rest is stale),
+   * nothing outside them is read, and each copy stays inside the band its search started in; a
+   * cluster of `dirty` that no single band holds is not searched. `prev` is read anywhere.
    */
-  detect(prev: PixelBuffer, cur: PixelBuffer, dirty: readonly Rect[], hints: readonly MotionHint[] = [], validRows?: RowBand): FrameCopy[] {
+  detect(prev: PixelBuffer, cur: PixelBuffer, dirty: readonly Rect[], hints: readonly MotionHint[] = [], validRows?: readonly RowBand[]): FrameCopy[] {
     if (prev.width !== cur.width || prev.height !== cur.height) throw new RangeError('MotionDetector: frames differ in size');
     // Rows of `cur` that may be read: copies never grow beyond them.
     // Columns: the damage's bounds. Growing a copy sideways costs a strided read of every row
@@ -256,25 +259,25 @@ export class MotionDetector {
     // screen's edges every frame (measured: most of the detector's time in the web-scroll scene).
     let x1 = cur.width, x2 = 0;
     for (const r of dirty) { x1 = Math.min(x1, r.x); x2 = Math.max(x2, r.x + r.w); }
-    this.limits = {
-      x1: Math.max(0, x1),
-      x2: Math.min(cur.width, x2),
-      y1: validRows ? Math.max(0, validRows.y) : 0,
-      y2: validRows ? Math.min(cur.height, validRows.y + validRows.h) : cur.height,
-    };
+    x1 = Math.max(0, x1);
+    x2 = Math.min(cur.width, x2);
     this.stats.calls++;
     const wall = this.wallNow();
     if (this.misses.length) this.misses = this.misses.filter((m) => wall - m.seenAt < MISS_FORGET_QUIET_MS);
-    const clusters: { rect: Rect; miss: Miss | undefined }[] = [];
+    const clusters: { rect: Rect; miss: Miss | undefined; rows: RowBand }[] = [];
     for (const rect of clusterRects(dirty, 16)
       .map((r) => clipRect(r, cur.width, cur.height))
       .filter((r): r is Rect => r !== null && r.w * r.h >= this.minArea)
       .sort((a, b) => b.w * b.h - a.w * a.h)
       .slice(0, this.maxClusters)) {
+      // The rows this cluster's copy may read and grow into. A cluster across two bands would
+      // need stale rows between them: it stays plain damage.
+      const rows = validRows ? bandContaining(validRows, rect.y, rect.h) : { y: 0, h: cur.height };
+      if (!rows) continue;
       const miss = this.missFor(rect);
       if (miss) miss.seenAt = wall;
       if (miss && wall < miss.until) this.stats.skippedBackoff++;
-      else clusters.push({ rect, miss });
+      else clusters.push({ rect, miss, rows });
     }
     // Nothing to search (small changes, or video in back-off): no clock read either, which
     // is a system call per read for the CPU clock.
@@ -288,9 +291,10 @@ export class MotionDetector {
     this.callBudget = this.searchingCalls++ < this.warmupCalls ? this.budgetMs * WARMUP_BUDGET_FACTOR : this.budgetMs;
     const out: FrameCopy[] = [];
     try {
-      for (const { rect: cluster, miss } of clusters) {
+      for (const { rect: cluster, miss, rows } of clusters) {
         if (this.overBudget()) break;
         this.stats.clustersSearched++;
+        this.limits = { x1, x2, y1: Math.max(0, rows.y), y2: Math.min(cur.height, rows.y + rows.h) };
         const copy = this.searchCluster(prev, cur, cluster, hints);
         if (!copy) {
           // A search cut short by the budget is no evidence that nothing moved.
@@ -340,11 +344,11 @@ export class MotionDetector {
   }
 
   /**
-   * Called as a search stage starts: while the stage is cold (its first `warmupCalls` runs),
-   * this call's budget becomes the warm-up budget. A call that already ran out stays out.
+   * Called as a search stage starts: while the stage is cold (its first `stageWarmupRuns`
+   * runs), this call's budget becomes the warm-up budget. A call that already ran out stays out.
    */
   private enterStage(stage: SearchStage): void {
-    if (this.stageRuns[stage]++ < this.warmupCalls) this.callBudget = Math.max(this.callBudget, this.budgetMs * WARMUP_BUDGET_FACTOR);
+    if (this.stageRuns[stage]++ < this.stageWarmupRuns) this.callBudget = Math.max(this.callBudget, this.budgetMs * WARMUP_BUDGET_FACTOR);
   }
 
   /** Whether this call's time budget is spent (counted once per call). */

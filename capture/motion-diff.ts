@@ -39,8 +39,8 @@ export interface MotionDiffInput {
   readonly scratch: TileMap;
   readonly detector: MotionDetector;
   readonly hints?: readonly MotionHint[];
-  /** Only these rows of `cur` were captured (see `MotionDetector.detect`). */
-  readonly validRows?: RowBand;
+  /** Only these bands of rows of `cur` were captured (see `MotionDetector.detect`). */
+  readonly validRows?: readonly RowBand[];
   readonly coalesce?: CoalesceOptions;
 }
 

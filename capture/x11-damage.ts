@@ -86,19 +86,13 @@ export class DamageHints {
   }
 
   /**
-   * The rows the pending hints touch, as [y, y + h), or 'all' when they say "anywhere", or null
-   * when there are none. Read just before `begin()` to capture only that band.
+   * Where the pending hints say things changed (root coordinates, unclipped), 'all' when they
+   * say "anywhere", or null when there are none. Read just before `begin()` to capture only
+   * those rows.
    */
-  pendingRows(): { y: number; h: number } | 'all' | null {
+  pendingRects(): readonly Rect[] | 'all' | null {
     if (this.currentAll) return 'all';
-    if (this.current.length === 0) return null;
-    let y1 = Infinity;
-    let y2 = -Infinity;
-    for (const r of this.current) {
-      y1 = Math.min(y1, r.y);
-      y2 = Math.max(y2, r.y + r.h);
-    }
-    return { y: y1, h: y2 - y1 };
+    return this.current.length === 0 ? null : this.current;
   }
 
   /** True when something was reported since the last `end()` (or is carried over). */

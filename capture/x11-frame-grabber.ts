@@ -14,6 +14,7 @@ import { ErrorCode, VncError, isVncError } from '../core/errors.js';
 import type { PixelBuffer } from '../core/pixel-buffer.js';
 import type { X11Connection } from '../core/x11-connection.js';
 import { rootPixelLayout, type RootPixelLayout } from './x11-pixel-layout.js';
+import type { RowBand } from './row-bands.js';
 import { ShmSegment } from './x11-shm-segment.js';
 
 const ZPIXMAP = 2;
@@ -122,17 +123,20 @@ export class X11FrameGrabber {
   }
 
   /**
-   * Captures only rows [y, y + h) of the root into the same rows of `dest` (same geometry rules
-   * as `grab`). Other rows of `dest` are left as they were. Falls back to a full grab without
-   * MIT-SHM (core GetImage of a band is no cheaper per byte, and this keeps one code path).
+   * Captures only the rows of `bands` (disjoint, inside the screen) into the same rows of
+   * `dest` (same geometry rules as `grab`); other rows of `dest` are left as they were. All
+   * bands are requested at once, so several cost one round trip. Falls back to a full grab
+   * without MIT-SHM (core GetImage of a band is no cheaper per byte, and this keeps one code
+   * path).
    */
-  async grabRows(dest: PixelBuffer, y: number, h: number): Promise<void> {
-    if (!this.segment || y < 0 || h <= 0 || y + h > this.h) return this.grab(dest);
+  async grabBands(dest: PixelBuffer, bands: readonly RowBand[]): Promise<void> {
+    const inside = bands.length > 0 && bands.every((b) => b.y >= 0 && b.h > 0 && b.y + b.h <= this.h);
+    if (!this.segment || !inside) return this.grab(dest);
     if (dest.width !== this.w || dest.height !== this.h || dest.stride !== this.w) return this.grab(dest);
     const rowBytes = this.layout.bytesPerLine(this.w);
     try {
-      const rep = await this.segment.getImage(this.conn.root, 0, y, this.w, h, rowBytes * h, dest.data, y * rowBytes);
-      this.checkReply(rep.depth, rep.visual);
+      const replies = await this.segment.getRowBands(this.conn.root, this.w, rowBytes, bands, dest.data);
+      for (const rep of replies) this.checkReply(rep.depth, rep.visual);
     } catch (err) {
       if (this.conn.closed || isXError(err, BAD_MATCH) || isVncError(err, ErrorCode.Timeout)) throw err;
       await this.dropShm();

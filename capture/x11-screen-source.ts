@@ -30,7 +30,8 @@ import { silentLogger, type Logger } from '../core/log.js';
 import { createPixelBuffer, type PixelBuffer } from '../core/pixel-buffer.js';
 import { openX11, type X11Connection } from '../core/x11-connection.js';
 import { coalesceTiles, type CoalesceOptions } from './tile-coalesce.js';
-import { MotionDetector, type FrameCopy, type MotionDetectorOptions, type MotionStats, type RowBand } from './motion-detect.js';
+import { MotionDetector, type FrameCopy, type MotionDetectorOptions, type MotionStats } from './motion-detect.js';
+import { clipRectsToBands, rowBandsFor, rowsIn, type RowBand } from './row-bands.js';
 import { diffWithMotion } from './motion-diff.js';
 import { changedRects } from './changed-rects.js';
 import { TILE_SIZE, createTileMap, diffTiles, markRects, type TileMap } from './tile-diff.js';
@@ -109,8 +110,10 @@ export interface ScreenSourceStats {
   missedTiles: number;
   /** Verify slices compared in full next to the hinted tiles. */
   verifiedSlices: number;
-  /** Captures of only the damaged rows (small changes). */
+  /** Captures of only the damaged rows (small changes), in one or more bands. */
   bandCaptures: number;
+  /** Bands read by those captures (more than one when the damage is scattered). */
+  bandsCaptured: number;
 }
 
 /**
@@ -119,6 +122,13 @@ export interface ScreenSourceStats {
  * (the read from the segment is the capture's main cost) instead of the whole screen.
  */
 const BAND_MAX_SHARE = 0.75;
+/**
+ * Damaged rows this close together are captured as one band; more than MAX_BANDS bands are
+ * merged, closest first (`row-bands.ts`). A band costs a request and a read, about what copying
+ * a few dozen rows costs.
+ */
+const BAND_MERGE_GAP_ROWS = 2 * TILE_SIZE;
+const MAX_BANDS = 8;
 
 /**
  * The full verification against missed damage runs in this many slices of rows. A full-screen
@@ -128,16 +138,6 @@ const BAND_MAX_SHARE = 0.75;
  */
 const VERIFY_SLICES = 8;
 const DEFAULT_VERIFY_INTERVAL_MS = 4000;
-
-function clipRectsToRows(rects: readonly Rect[], band: RowBand): Rect[] {
-  const out: Rect[] = [];
-  for (const r of rects) {
-    const y1 = Math.max(r.y, band.y);
-    const y2 = Math.min(r.y + r.h, band.y + band.h);
-    if (y2 > y1) out.push({ x: r.x, y: y1, w: r.w, h: y2 - y1 });
-  }
-  return out;
-}
 
 export class X11ScreenSource {
   private front: PixelBuffer;
@@ -155,7 +155,7 @@ export class X11ScreenSource {
   private bellWatcher: BellWatcher | null = null;
   private readonly motion: MotionDetector | null;
   private readonly log: Logger;
-  readonly stats: ScreenSourceStats = { polls: 0, skipped: 0, captures: 0, fullCompares: 0, limitedCompares: 0, missedTiles: 0, bandCaptures: 0, verifiedSlices: 0 };
+  readonly stats: ScreenSourceStats = { polls: 0, skipped: 0, captures: 0, fullCompares: 0, limitedCompares: 0, missedTiles: 0, bandCaptures: 0, bandsCaptured: 0, verifiedSlices: 0 };
 
   private constructor(
     private readonly conn: X11Connection,
@@ -326,29 +326,24 @@ export class X11ScreenSource {
     }
 
     // Damage that leaves rows untouched (a typed character, a video, a terminal): capture only
-    // the rows it touches, and the verify slice if one is due. Rows outside the band keep stale
-    // pixels in `back`, so such a poll compares only hinted tiles and the slice inside the band,
-    // and motion detection reads only the band of the new frame (moved content's old and new
-    // places are both damaged, so both are in it).
-    let band: RowBand | null = null;
-    const rows = damage ? damage.pendingRows() : 'all';
-    if (rows !== 'all') {
-      let y1 = slice ? slice.y : Infinity;
-      let y2 = slice ? slice.y + slice.h : -Infinity;
-      if (rows) {
-        // Whole tile rows: the diff compares 16×16 tiles, every row of which must be fresh.
-        y1 = Math.min(y1, Math.floor(rows.y / TILE_SIZE) * TILE_SIZE);
-        y2 = Math.max(y2, Math.ceil((rows.y + rows.h) / TILE_SIZE) * TILE_SIZE);
-      }
-      y1 = Math.max(0, y1);
-      y2 = Math.min(this.back.height, y2);
-      if (y2 > y1 && y2 - y1 <= this.back.height * BAND_MAX_SHARE) band = { y: y1, h: y2 - y1 };
+    // the rows it touches, and the verify slice if one is due, as separate bands when they are
+    // far apart (a text cursor and a clock). Rows outside the bands keep stale pixels in
+    // `back`, so such a poll compares only hinted tiles and the slice inside the bands, and
+    // motion detection reads only the bands of the new frame (moved content's old and new
+    // places are both damaged, so both are in them).
+    let bands: RowBand[] | null = null;
+    const pending = damage ? damage.pendingRects() : 'all';
+    if (pending !== 'all') {
+      const wanted = [...(pending ?? []), ...(slice ? [{ x: 0, y: slice.y, w: this.back.width, h: slice.h }] : [])];
+      const found = rowBandsFor(wanted, { tile: TILE_SIZE, height: this.back.height, mergeGap: BAND_MERGE_GAP_ROWS, maxBands: MAX_BANDS });
+      if (found.length > 0 && rowsIn(found) <= this.back.height * BAND_MAX_SHARE) bands = found;
     }
     damage?.begin();
     try {
-      if (band) {
-        await this.grabber.grabRows(this.back, band.y, band.h);
+      if (bands) {
+        await this.grabber.grabBands(this.back, bands);
         this.stats.bandCaptures++;
+        this.stats.bandsCaptured += bands.length;
       }
       else await this.grabber.grab(this.back);
     } catch (err) {
@@ -363,17 +358,17 @@ export class X11ScreenSource {
     const hints = damage?.end();
 
     const limited = hints !== undefined && !hints.all;
-    if (band && !limited) {
-      // The hints overflowed while we captured the band: the rest of `back` is stale.
+    if (bands && !limited) {
+      // The hints overflowed while we captured the bands: the rest of `back` is stale.
       await this.grabber.grab(this.back);
-      band = null;
+      bands = null;
     }
     let n: number;
     if (limited) {
       this.candidates.bits.fill(0);
-      // With a band capture only tiles inside the band may be compared; hints outside it
+      // With a band capture only tiles inside the bands may be compared; hints outside them
       // arrived during the capture and are carried over to the next poll.
-      markRects(this.candidates, band ? clipRectsToRows(hints.rects, band) : hints.rects);
+      markRects(this.candidates, bands ? clipRectsToBands(hints.rects, bands) : hints.rects);
       if (slice) markRects(this.candidates, [{ x: 0, y: slice.y, w: this.back.width, h: slice.h }]);
       n = diffTiles(this.front, this.back, this.dirty, this.candidates);
       this.stats.limitedCompares++;
@@ -399,7 +394,7 @@ export class X11ScreenSource {
         scratch: this.candidates,
         detector: this.motion,
         coalesce: this.opts.coalesce,
-        ...(band ? { validRows: band } : {}),
+        ...(bands ? { validRows: bands } : {}),
       });
       copies = r.copies;
       rects = r.changed;

@@ -14,6 +14,12 @@ import { ErrorCode, VncError } from '../core/errors.js';
 import type { X11Connection } from '../core/x11-connection.js';
 
 const SHM_DIR = '/dev/shm';
+
+/** What ShmGetImage reports about the image it wrote. */
+export interface ImageReply {
+  readonly depth: number;
+  readonly visual: number;
+}
 const ZPIXMAP = 2;
 
 export class ShmSegment {
@@ -79,23 +85,46 @@ export class ShmSegment {
     expectedBytes: number,
     dest: Buffer,
     destOffset: number,
-  ): Promise<{ depth: number; visual: number }> {
+  ): Promise<ImageReply> {
+    const rep = await this.requestImage(drawable, x, y, width, height, 0, expectedBytes);
+    this.readInto(0, expectedBytes, dest, destOffset);
+    return rep;
+  }
+
+  /**
+   * Reads whole rows of `drawable` (`width` pixels, `rowBytes` each): every band at its own
+   * place in the segment (offset `y * rowBytes`, as in a full frame), all requests in flight at
+   * once so the bands cost one round trip, then each band into the same place of `dest`.
+   * Bands must be disjoint and inside a frame that fits the segment.
+   */
+  async getRowBands(drawable: number, width: number, rowBytes: number, bands: readonly { y: number; h: number }[], dest: Buffer): Promise<ImageReply[]> {
+    const replies = await Promise.all(bands.map((b) => this.requestImage(drawable, 0, b.y, width, b.h, b.y * rowBytes, b.h * rowBytes)));
+    for (const b of bands) this.readInto(b.y * rowBytes, b.h * rowBytes, dest, b.y * rowBytes);
+    return replies;
+  }
+
+  private async requestImage(drawable: number, x: number, y: number, width: number, height: number, offset: number, expectedBytes: number): Promise<ImageReply> {
     if (this.fd === null || !this.attached) throw new VncError(ErrorCode.Desktop, 'MIT-SHM segment is detached');
-    if (expectedBytes > this.size) throw new VncError(ErrorCode.TooLarge, `image of ${expectedBytes} bytes exceeds the segment`);
+    if (offset < 0 || offset + expectedBytes > this.size) throw new VncError(ErrorCode.TooLarge, `image of ${expectedBytes} bytes at ${offset} exceeds the segment`);
     const rep = await this.conn.request<{ depth: number; visual: number; size: number }>(
-      (cb) => this.shm.GetImage(drawable, x, y, width, height, 0xffffffff, ZPIXMAP, this.xid, 0, cb),
+      (cb) => this.shm.GetImage(drawable, x, y, width, height, 0xffffffff, ZPIXMAP, this.xid, offset, cb),
       { what: 'ShmGetImage' },
     );
     if (rep.size !== expectedBytes) {
       throw new VncError(ErrorCode.Desktop, `ShmGetImage returned ${rep.size} bytes, expected ${expectedBytes}`);
     }
+    return { depth: rep.depth, visual: rep.visual };
+  }
+
+  /** Copies `bytes` from the segment at `offset` into `dest` at `destOffset` (pread). */
+  private readInto(offset: number, bytes: number, dest: Buffer, destOffset: number): void {
+    if (this.fd === null) throw new VncError(ErrorCode.Desktop, 'MIT-SHM segment is closed');
     let done = 0;
-    while (done < expectedBytes) {
-      const n = readSync(this.fd, dest, destOffset + done, expectedBytes - done, done);
-      if (n <= 0) throw new VncError(ErrorCode.Desktop, `MIT-SHM: short read at ${done} of ${expectedBytes} bytes`);
+    while (done < bytes) {
+      const n = readSync(this.fd, dest, destOffset + done, bytes - done, offset + done);
+      if (n <= 0) throw new VncError(ErrorCode.Desktop, `MIT-SHM: short read at ${done} of ${bytes} bytes`);
       done += n;
     }
-    return rep;
   }
 
   /** Detaches from the server and closes our descriptor. Idempotent; never rejects. */

@@ -291,7 +291,7 @@ describe('band captures', () => {
     const candidates = markRects(createTileMap(W, H), [page]);
     diffTiles(work, cur, dirty, candidates);
     const rects = coalesceTiles(dirty);
-    const result = diffWithMotion({ prev: work, cur, dirty, rects, scratch, detector: new MotionDetector(UNBOUNDED), validRows: band });
+    const result = diffWithMotion({ prev: work, cur, dirty, rects, scratch, detector: new MotionDetector(UNBOUNDED), validRows: [band] });
     expect(result.copies).toHaveLength(1);
     for (const c of result.copies) {
       expect(c.dest.y).toBeGreaterThanOrEqual(band.y);
@@ -310,6 +310,43 @@ describe('band captures', () => {
     for (const r of result.changed) for (let y = r.y; y < r.y + r.h; y++) for (let x = r.x; x < r.x + r.w; x++) out.pixels[y * W + x] = cur.pixels[y * W + x]!;
     const rowBytes = W * 4;
     expect(out.data.subarray(band.y * rowBytes, (band.y + band.h) * rowBytes).equals(truth.data.subarray(band.y * rowBytes, (band.y + band.h) * rowBytes))).toBe(true);
+  });
+});
+
+describe('band captures: several bands', () => {
+  it('keeps each copy inside its own band; the stale rows between bands are never read', () => {
+    // Two pages scroll by the same 20 rows, one in each captured band. The rows between the
+    // bands were not captured and hold exactly what that shift predicts, so a detector that
+    // grew a copy over them (e.g. taking the bands' hull as readable) would copy wrong pixels.
+    const W = 640;
+    const H = 480;
+    const bands = [{ y: 32, h: 128 }, { y: 320, h: 128 }];
+    const rand = rng(78);
+    const prev = createPixelBuffer(W, H);
+    fillNoise(prev, { x: 0, y: 0, w: W, h: H }, rand);
+    const truth = clone(prev);
+    const pages = bands.map((b) => ({ x: 0, y: b.y, w: W, h: b.h }));
+    for (const page of pages) scrollRegion(truth, page, -20, (st) => fillNoise(truth, st, rand));
+    const inBand = (y: number): boolean => bands.some((b) => y >= b.y && y < b.y + b.h);
+    const cur = clone(truth);
+    for (let y = 0; y + 20 < H; y++) if (!inBand(y)) prev.data.copy(cur.data, y * W * 4, (y + 20) * W * 4, (y + 21) * W * 4);
+    const work = clone(prev);
+    const dirty = createTileMap(W, H);
+    const scratch = createTileMap(W, H);
+    diffTiles(work, cur, dirty, markRects(createTileMap(W, H), pages));
+    const rects = coalesceTiles(dirty);
+    const result = diffWithMotion({ prev: work, cur, dirty, rects, scratch, detector: new MotionDetector(UNBOUNDED), validRows: bands });
+    expect(result.copies).toHaveLength(2);
+    for (const c of result.copies) expect(bands.some((b) => c.dest.y >= b.y && c.dest.y + c.dest.h <= b.y + b.h)).toBe(true);
+    for (const r of result.changed) expect(bands.some((b) => r.y >= b.y && r.y + r.h <= b.y + b.h)).toBe(true);
+    const out = clone(prev);
+    for (const c of result.copies)
+      for (let y = 0; y < c.dest.h; y++)
+        for (let x = 0; x < c.dest.w; x++)
+          out.pixels[(c.dest.y + y) * W + c.dest.x + x] = prev.pixels[(c.dest.y + y - c.dy) * W + c.dest.x + x - c.dx]!;
+    for (const r of result.changed) for (let y = r.y; y < r.y + r.h; y++) for (let x = r.x; x < r.x + r.w; x++) out.pixels[y * W + x] = cur.pixels[y * W + x]!;
+    const rowBytes = W * 4;
+    for (const b of bands) expect(out.data.subarray(b.y * rowBytes, (b.y + b.h) * rowBytes).equals(truth.data.subarray(b.y * rowBytes, (b.y + b.h) * rowBytes))).toBe(true);
   });
 });
 
@@ -557,7 +594,7 @@ describe('warm-up budget per search stage', () => {
   it('gives the first calls that reach the 2-D search the warm-up budget, even after the first calls', () => {
     // A session that has only scrolled has never compiled the 2-D search: its first window
     // drags must not be held to the warm budget (measured: cut short at 20–45 ms, sent as pixels).
-    const detector = new MotionDetector({ budgetMs: 1000, warmupCalls: 1 });
+    const detector = new MotionDetector({ budgetMs: 1000, warmupCalls: 1, stageWarmupRuns: 1 });
     const scroll = scrolledNoise(5);
     expect(detector.detect(scroll.prev, scroll.cur, area)).toHaveLength(1);
     expect(detector.stats.lastBudgetMs).toBe(5000); // the first searching call
@@ -574,7 +611,7 @@ describe('warm-up budget per search stage', () => {
     // A drag's search passes the vertical stage on its way to the 2-D one: after one drag,
     // a scroll is held to the warm budget.
     const scroll2 = scrolledNoise(9);
-    const cold = new MotionDetector({ budgetMs: 1000, warmupCalls: 1 });
+    const cold = new MotionDetector({ budgetMs: 1000, warmupCalls: 1, stageWarmupRuns: 1 });
     cold.detect(drag.prev, drag.cur, area);
     expect(cold.stats.lastBudgetMs).toBe(5000);
     expect(cold.detect(scroll2.prev, scroll2.cur, area)).toHaveLength(1);
