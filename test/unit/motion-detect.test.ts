@@ -313,6 +313,25 @@ describe('band captures', () => {
   });
 });
 
+describe('2-D search on a sparse row grid', () => {
+  it.each([0, 1, 2, 3, 4, 5, -1, -2, -3, -6])('finds a window moved by (23, %i): one anchor of each group lies on a hashed row', (dy) => {
+    // The old frame is hashed on every 4th row only; whatever dy is, each group of anchors
+    // must still have a member on a hashed row. The changed area is 96 rows tall, so the 12
+    // anchor grid rows are 8 rows apart and all on the same row modulo 4: without the groups,
+    // three shifts in four would find no anchor. (Flat desktop: the vertical stage finds nothing.)
+    const win = { x: 60, y: 50, w: 200, h: 96 - Math.abs(dy) };
+    const prev = createPixelBuffer(400, 300);
+    fillSolid(prev, { x: 0, y: 0, w: 400, h: 300 }, 0x203040);
+    fillNoise(prev, win, rng(40 + dy));
+    const cur = createPixelBuffer(400, 300);
+    fillSolid(cur, { x: 0, y: 0, w: 400, h: 300 }, 0x203040);
+    blit(prev, win, cur, 23, dy);
+    const { result } = runPipeline(prev, cur);
+    expect(result.copies.map((c) => [c.dx, c.dy])).toEqual([[23, dy]]);
+    expectExactReconstruction(prev, cur, result);
+  });
+});
+
 describe('band captures: several bands', () => {
   it('keeps each copy inside its own band; the stale rows between bands are never read', () => {
     // Two pages scroll by the same 20 rows, one in each captured band. The rows between the
