@@ -134,7 +134,8 @@ function runPipeline(prev0: PixelBuffer, cur: PixelBuffer, detector = new Motion
  * snapshot) + new pixels of `changed` == new frame. (A copy need not verify on its own: its
  * edge rows may differ in a few pixels that `changed` covers.)
  */
-function expectExactReconstruction(prev0: PixelBuffer, cur: PixelBuffer, result: MotionDiffResult): void {
+/** Old frame + copies (read from `prev0`, untouched) + the new pixels of `changed`. */
+function reconstruct(prev0: PixelBuffer, cur: PixelBuffer, result: MotionDiffResult): PixelBuffer {
   const out = clone(prev0);
   for (const c of result.copies) {
     for (let y = 0; y < c.dest.h; y++)
@@ -143,12 +144,24 @@ function expectExactReconstruction(prev0: PixelBuffer, cur: PixelBuffer, result:
   }
   for (const r of result.changed)
     for (let y = r.y; y < r.y + r.h; y++) cur.data.copy(out.data, (y * out.stride + r.x) * 4, (y * cur.stride + r.x) * 4, (y * cur.stride + r.x + r.w) * 4);
+  return out;
+}
+
+function expectExactReconstruction(prev0: PixelBuffer, cur: PixelBuffer, result: MotionDiffResult): void {
+  const out = reconstruct(prev0, cur, result);
   const bad = out.data.equals(cur.data);
   if (!bad) {
     let i = 0;
     while (out.pixels[i] === cur.pixels[i]) i++;
     throw new Error(`reconstruction differs first at (${i % cur.stride}, ${Math.floor(i / cur.stride)}); copies ${JSON.stringify(result.copies)}`);
   }
+}
+
+/** `a` and `b` hold the same pixels in rows [band.y, band.y + band.h). */
+function sameRows(a: PixelBuffer, b: PixelBuffer, band: { y: number; h: number }): boolean {
+  const from = band.y * a.stride * 4;
+  const to = (band.y + band.h) * a.stride * 4;
+  return a.data.subarray(from, to).equals(b.data.subarray(from, to));
 }
 
 function area(rects: readonly Rect[]): number {
@@ -302,14 +315,7 @@ describe('band captures', () => {
       expect(r.y + r.h).toBeLessThanOrEqual(band.y + band.h);
     }
     // Inside the band: old frame + copies + changed pixels == the true new frame.
-    const out = clone(prev);
-    for (const c of result.copies)
-      for (let y = 0; y < c.dest.h; y++)
-        for (let x = 0; x < c.dest.w; x++)
-          out.pixels[(c.dest.y + y) * W + c.dest.x + x] = prev.pixels[(c.dest.y + y - c.dy) * W + c.dest.x + x - c.dx]!;
-    for (const r of result.changed) for (let y = r.y; y < r.y + r.h; y++) for (let x = r.x; x < r.x + r.w; x++) out.pixels[y * W + x] = cur.pixels[y * W + x]!;
-    const rowBytes = W * 4;
-    expect(out.data.subarray(band.y * rowBytes, (band.y + band.h) * rowBytes).equals(truth.data.subarray(band.y * rowBytes, (band.y + band.h) * rowBytes))).toBe(true);
+    expect(sameRows(reconstruct(prev, cur, result), truth, band)).toBe(true);
   });
 });
 
@@ -358,14 +364,8 @@ describe('band captures: several bands', () => {
     expect(result.copies).toHaveLength(2);
     for (const c of result.copies) expect(bands.some((b) => c.dest.y >= b.y && c.dest.y + c.dest.h <= b.y + b.h)).toBe(true);
     for (const r of result.changed) expect(bands.some((b) => r.y >= b.y && r.y + r.h <= b.y + b.h)).toBe(true);
-    const out = clone(prev);
-    for (const c of result.copies)
-      for (let y = 0; y < c.dest.h; y++)
-        for (let x = 0; x < c.dest.w; x++)
-          out.pixels[(c.dest.y + y) * W + c.dest.x + x] = prev.pixels[(c.dest.y + y - c.dy) * W + c.dest.x + x - c.dx]!;
-    for (const r of result.changed) for (let y = r.y; y < r.y + r.h; y++) for (let x = r.x; x < r.x + r.w; x++) out.pixels[y * W + x] = cur.pixels[y * W + x]!;
-    const rowBytes = W * 4;
-    for (const b of bands) expect(out.data.subarray(b.y * rowBytes, (b.y + b.h) * rowBytes).equals(truth.data.subarray(b.y * rowBytes, (b.y + b.h) * rowBytes))).toBe(true);
+    const out = reconstruct(prev, cur, result);
+    for (const b of bands) expect(sameRows(out, truth, b)).toBe(true);
   });
 });
 
