@@ -14,13 +14,13 @@ import { ErrorCode, VncError } from '../core/errors.js';
 import type { X11Connection } from '../core/x11-connection.js';
 
 const SHM_DIR = '/dev/shm';
+const ZPIXMAP = 2;
 
 /** What ShmGetImage reports about the image it wrote. */
 export interface ImageReply {
   readonly depth: number;
   readonly visual: number;
 }
-const ZPIXMAP = 2;
 
 export class ShmSegment {
   private fd: number | null;
