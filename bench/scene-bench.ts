@@ -112,7 +112,7 @@ async function runScene(
               ticksPerSecond: ticks,
               ...(typing ? { typing, focus: focus! } : {}),
               ...(args.tracePath ? { onUpdate: traceWriter(args.tracePath, name, serverId, cell.encoding) } : {}),
-              ...(encoding.lossy ? { quality: grabScreen } : {}),
+              ...(encoding.lossy || args.verifyLossless ? { quality: grabScreen } : {}),
             });
             const r = toCell(name, serverId, cell.encoding, encoding.lossy, m);
             state.cells.push(r);

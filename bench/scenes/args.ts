@@ -27,6 +27,9 @@ x0vncserver and x11vnc side by side when they are installed.
   --svg FILE            chart (default: the JSON path with .svg)
   --trace FILE          append every update's rectangles to FILE as JSON lines (for finding
                         where the bytes go: scene, server, encoding, t ms, x, y, w, h, enc, bytes)
+  --verify-lossless     also decode lossless cells and compare the settled picture with the
+                        screen, as lossy cells always are (does a server's viewer end up exact?);
+                        the client's decoding then shares the machine with the servers
   --quiet               no progress lines on stderr
   -h, --help            this text
 `;
@@ -47,6 +50,8 @@ export interface SceneBenchArgs {
   readonly svgPath: string | null;
   /** JSON-lines file receiving every measured update's rectangles, or null. */
   readonly tracePath: string | null;
+  /** Decode lossless cells too and report their settled picture (lossy cells always are). */
+  readonly verifyLossless: boolean;
 }
 
 /**
@@ -84,6 +89,7 @@ export function parseSceneBenchArgs(argv: readonly string[]): SceneBenchArgs {
   let jsonPath: string | null = null;
   let svgPath: string | null = null;
   let tracePath: string | null = null;
+  let verifyLossless = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): string => {
@@ -112,6 +118,7 @@ export function parseSceneBenchArgs(argv: readonly string[]): SceneBenchArgs {
       case '--json': jsonPath = value(); break;
       case '--svg': svgPath = value(); break;
       case '--trace': tracePath = value(); break;
+      case '--verify-lossless': verifyLossless = true; break;
       default: throw new RangeError(`unknown option "${a}"`);
     }
   }
@@ -130,6 +137,7 @@ export function parseSceneBenchArgs(argv: readonly string[]): SceneBenchArgs {
     jsonPath,
     svgPath,
     tracePath,
+    verifyLossless,
   };
 }
 

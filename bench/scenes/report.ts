@@ -84,7 +84,7 @@ export function renderSceneTable(results: SceneBenchResults): string {
   out.push('');
   out.push('÷Raw = wire bytes ÷ the same rectangles sent as Raw without CopyRect. CPU = server process, % of one core (all threads).');
   out.push('ours÷this < 1 means vnc-runner used less than that server on the same scene and encoding.');
-  out.push('settled PSNR (lossy cells) = what the viewer shows once the scene stopped and the server went quiet, against the screen; exact = identical pixels.');
+  out.push('settled PSNR (lossy cells, and lossless ones with --verify-lossless) = what the viewer shows once the scene stopped and the server went quiet, against the screen; exact = identical pixels.');
   const missed = cells.flatMap((c) => c.targets.filter((t) => !t.met).map((t) => ({ c, t })));
   const total = cells.reduce((n, c) => n + c.targets.length, 0);
   out.push('');

@@ -54,6 +54,8 @@ describe('scene bench options', () => {
     expect(a.seconds).toBe(2);
     expect(a.compress).toBe(6);
     expect(a.jsonPath).toBe('x.json');
+    expect(a.verifyLossless).toBe(false);
+    expect(parseSceneBenchArgs(['--verify-lossless']).verifyLossless).toBe(true);
     expect(() => parseSceneBenchArgs(['--scenes', 'nope'])).toThrow(/unknown "nope"/);
     expect(() => parseSceneBenchArgs(['--seconds', '0'])).toThrow(/--seconds/);
     expect(() => parseSceneBenchArgs(['--compress', '10'])).toThrow(/--compress/);
