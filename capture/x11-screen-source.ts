@@ -138,6 +138,8 @@ const MAX_BANDS = 8;
  */
 const VERIFY_SLICES = 8;
 const DEFAULT_VERIFY_INTERVAL_MS = 4000;
+/** A verify slice is due once this share of its interval is left (timer jitter; see pollNow). */
+const VERIFY_SLACK = 0.1;
 
 export class X11ScreenSource {
   private front: PixelBuffer;
@@ -313,10 +315,12 @@ export class X11ScreenSource {
     }
     const now = Date.now();
     const damage = this.damage;
-    // Without DAMAGE every poll captures and compares the whole screen.
-    const slice = damage && now - this.lastVerify >= (this.opts.verifyIntervalMs ?? DEFAULT_VERIFY_INTERVAL_MS) / VERIFY_SLICES
-      ? this.nextVerifySlice()
-      : null;
+    // Without DAMAGE every poll captures and compares the whole screen. A slice is due a little
+    // before its interval has passed: idle polls come at that same interval (the frame clock's
+    // safety poll), and one that fired a millisecond early must not push the slice a whole
+    // interval back.
+    const sliceEvery = (this.opts.verifyIntervalMs ?? DEFAULT_VERIFY_INTERVAL_MS) / VERIFY_SLICES;
+    const slice = damage && now - this.lastVerify >= sliceEvery * (1 - VERIFY_SLACK) ? this.nextVerifySlice() : null;
     // One cheap round trip first, so every DamageNotify the server generated before this poll
     // has been read (otherwise a change drawn just before the poll would wait a frame).
     if (damage && !slice && !damage.hasPending()) await this.conn.sync();

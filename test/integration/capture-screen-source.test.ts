@@ -221,6 +221,29 @@ describe('X11ScreenSource change hints', () => {
 });
 
 describe('X11ScreenSource verification against missed damage', () => {
+  it('verifies a slice at every poll that comes (nearly) one slice interval after the last', async () => {
+    // The frame clock's idle polls come at the slice interval, and a timer may fire a little
+    // early: such a poll must still verify, or the cycle would stretch to twice its length.
+    const xvfb = await startXvfb({ width: 320, height: 256 });
+    await fillRoot(xvfb.display, 'desktop');
+    // 8 slices, one due every 100 ms; polls every 95 ms.
+    const src = await X11ScreenSource.open({ display: xvfb.display, verifyIntervalMs: 800 });
+    try {
+      await src.poll(); // the full first report
+      await new Promise((r) => setTimeout(r, 110));
+      await src.poll(); // verifies a slice: the cycle starts here
+      const before = src.stats.verifiedSlices;
+      for (let i = 0; i < 6; i++) {
+        await new Promise((r) => setTimeout(r, 95));
+        expect(await src.poll()).toEqual([]);
+      }
+      expect(src.stats.verifiedSlices - before).toBe(6);
+    } finally {
+      await src.close();
+      await xvfb.close();
+    }
+  });
+
   it('compares one slice of rows per interval in full, so a change no hint covered is found within one cycle', async () => {
     const xvfb = await startXvfb({ width: 320, height: 256 });
     await fillRoot(xvfb.display, 'desktop');
