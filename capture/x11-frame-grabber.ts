@@ -105,21 +105,7 @@ export class X11FrameGrabber {
         `destination ${dest.width}x${dest.height}/${dest.stride} does not match the screen ${this.w}x${this.h}`,
       );
     }
-    if (this.segment) {
-      try {
-        const rep = await this.segment.getImage(this.conn.root, 0, 0, this.w, this.h, this.frameBytes(), dest.data, 0);
-        this.checkReply(rep.depth, rep.visual);
-        return;
-      } catch (err) {
-        // BadMatch means the screen shrank under us (the caller re-reads the size); a timeout
-        // or a lost connection is not the segment's fault. Anything else (BadAccess, BadSeg,
-        // /dev/shm read errors) means a segment that worked stopped working: fall back to
-        // core GetImage for good rather than fail every frame.
-        if (this.conn.closed || isXError(err, BAD_MATCH) || isVncError(err, ErrorCode.Timeout)) throw err;
-        await this.dropShm();
-      }
-    }
-    await this.grabCore(dest);
+    if (!(await this.grabShm(dest, [{ y: 0, h: this.h }]))) await this.grabCore(dest);
   }
 
   /**
@@ -133,14 +119,27 @@ export class X11FrameGrabber {
     const inside = bands.length > 0 && bands.every((b) => b.y >= 0 && b.h > 0 && b.y + b.h <= this.h);
     if (!this.segment || !inside) return this.grab(dest);
     if (dest.width !== this.w || dest.height !== this.h || dest.stride !== this.w) return this.grab(dest);
-    const rowBytes = this.layout.bytesPerLine(this.w);
+    if (!(await this.grabShm(dest, bands))) await this.grabCore(dest);
+  }
+
+  /**
+   * Reads `bands` of the root into `dest` through the MIT-SHM segment. False when there is no
+   * segment or it stopped working (it is then dropped; the caller reads with core GetImage).
+   */
+  private async grabShm(dest: PixelBuffer, bands: readonly RowBand[]): Promise<boolean> {
+    if (!this.segment) return false;
     try {
-      const replies = await this.segment.getRowBands(this.conn.root, this.w, rowBytes, bands, dest.data);
+      const replies = await this.segment.getRowBands(this.conn.root, this.w, this.layout.bytesPerLine(this.w), bands, dest.data);
       for (const rep of replies) this.checkReply(rep.depth, rep.visual);
+      return true;
     } catch (err) {
+      // BadMatch means the screen shrank under us (the caller re-reads the size); a timeout
+      // or a lost connection is not the segment's fault. Anything else (BadAccess, BadSeg,
+      // /dev/shm read errors) means a segment that worked stopped working: fall back to
+      // core GetImage for good rather than fail every frame.
       if (this.conn.closed || isXError(err, BAD_MATCH) || isVncError(err, ErrorCode.Timeout)) throw err;
       await this.dropShm();
-      await this.grabCore(dest);
+      return false;
     }
   }
 

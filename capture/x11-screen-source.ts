@@ -321,6 +321,7 @@ export class X11ScreenSource {
     // the next poll, which would stretch the verify cycle.
     const sliceEvery = (this.opts.verifyIntervalMs ?? DEFAULT_VERIFY_INTERVAL_MS) / VERIFY_SLICES;
     const slice = damage && now - this.lastVerify >= sliceEvery * (1 - VERIFY_SLACK) ? this.nextVerifySlice() : null;
+    const sliceRect = slice ? { x: 0, y: slice.y, w: this.back.width, h: slice.h } : null;
     // One cheap round trip first, so every DamageNotify the server generated before this poll
     // has been read (otherwise a change drawn just before the poll would wait a frame).
     if (damage && !slice && !damage.hasPending()) await this.conn.sync();
@@ -338,7 +339,7 @@ export class X11ScreenSource {
     let bands: RowBand[] | null = null;
     const pending = damage ? damage.pendingRects() : 'all';
     if (pending !== 'all') {
-      const wanted = [...(pending ?? []), ...(slice ? [{ x: 0, y: slice.y, w: this.back.width, h: slice.h }] : [])];
+      const wanted = [...(pending ?? []), ...(sliceRect ? [sliceRect] : [])];
       const found = rowBandsFor(wanted, { tile: TILE_SIZE, height: this.back.height, mergeGap: BAND_MERGE_GAP_ROWS, maxBands: MAX_BANDS });
       if (found.length > 0 && rowsIn(found) <= this.back.height * BAND_MAX_SHARE) bands = found;
     }
@@ -373,7 +374,7 @@ export class X11ScreenSource {
       // With a band capture only tiles inside the bands may be compared; hints outside them
       // arrived during the capture and are carried over to the next poll.
       markRects(this.candidates, bands ? clipRectsToBands(hints.rects, bands) : hints.rects);
-      if (slice) markRects(this.candidates, [{ x: 0, y: slice.y, w: this.back.width, h: slice.h }]);
+      if (sliceRect) markRects(this.candidates, [sliceRect]);
       n = diffTiles(this.front, this.back, this.dirty, this.candidates);
       this.stats.limitedCompares++;
     } else {

@@ -72,42 +72,27 @@ export class ShmSegment {
   }
 
   /**
-   * Reads `width`×`height` pixels at (x, y) of `drawable` as ZPixmap into the segment, then
-   * copies `expectedBytes` of them into `dest` at `destOffset`. Rejects if the server reports a
-   * different size (so a visual or size change never silently yields shifted pixels).
-   */
-  async getImage(
-    drawable: number,
-    x: number,
-    y: number,
-    width: number,
-    height: number,
-    expectedBytes: number,
-    dest: Buffer,
-    destOffset: number,
-  ): Promise<ImageReply> {
-    const rep = await this.requestImage(drawable, x, y, width, height, 0, expectedBytes);
-    this.readInto(0, expectedBytes, dest, destOffset);
-    return rep;
-  }
-
-  /**
-   * Reads whole rows of `drawable` (`width` pixels, `rowBytes` each): every band at its own
-   * place in the segment (offset `y * rowBytes`, as in a full frame), all requests in flight at
-   * once so the bands cost one round trip, then each band into the same place of `dest`.
-   * Bands must be disjoint and inside a frame that fits the segment.
+   * Reads whole rows of `drawable` (`width` pixels, `rowBytes` each) as ZPixmap: every band at
+   * its own place in the segment (offset `y * rowBytes`, as in a full frame), all requests in
+   * flight at once so the bands cost one round trip, then each band into the same place of
+   * `dest`. Bands must be disjoint and inside a frame that fits the segment. Rejects if the
+   * server reports a different size (so a visual or size change never silently yields shifted
+   * pixels).
    */
   async getRowBands(drawable: number, width: number, rowBytes: number, bands: readonly { y: number; h: number }[], dest: Buffer): Promise<ImageReply[]> {
-    const replies = await Promise.all(bands.map((b) => this.requestImage(drawable, 0, b.y, width, b.h, b.y * rowBytes, b.h * rowBytes)));
-    for (const b of bands) this.readInto(b.y * rowBytes, b.h * rowBytes, dest, b.y * rowBytes);
+    const replies = await Promise.all(bands.map((b) => this.requestRows(drawable, width, b.y, b.h, rowBytes)));
+    for (const b of bands) this.readInto(b.y * rowBytes, b.h * rowBytes, dest);
     return replies;
   }
 
-  private async requestImage(drawable: number, x: number, y: number, width: number, height: number, offset: number, expectedBytes: number): Promise<ImageReply> {
+  /** One ShmGetImage of rows [y, y + h) into the segment at `y * rowBytes`. */
+  private async requestRows(drawable: number, width: number, y: number, h: number, rowBytes: number): Promise<ImageReply> {
     if (this.fd === null || !this.attached) throw new VncError(ErrorCode.Desktop, 'MIT-SHM segment is detached');
+    const offset = y * rowBytes;
+    const expectedBytes = h * rowBytes;
     if (offset < 0 || offset + expectedBytes > this.size) throw new VncError(ErrorCode.TooLarge, `image of ${expectedBytes} bytes at ${offset} exceeds the segment`);
     const rep = await this.conn.request<{ depth: number; visual: number; size: number }>(
-      (cb) => this.shm.GetImage(drawable, x, y, width, height, 0xffffffff, ZPIXMAP, this.xid, offset, cb),
+      (cb) => this.shm.GetImage(drawable, 0, y, width, h, 0xffffffff, ZPIXMAP, this.xid, offset, cb),
       { what: 'ShmGetImage' },
     );
     if (rep.size !== expectedBytes) {
@@ -116,12 +101,12 @@ export class ShmSegment {
     return { depth: rep.depth, visual: rep.visual };
   }
 
-  /** Copies `bytes` from the segment at `offset` into `dest` at `destOffset` (pread). */
-  private readInto(offset: number, bytes: number, dest: Buffer, destOffset: number): void {
+  /** Copies `bytes` from the segment at `offset` into the same offset of `dest` (pread). */
+  private readInto(offset: number, bytes: number, dest: Buffer): void {
     if (this.fd === null) throw new VncError(ErrorCode.Desktop, 'MIT-SHM segment is closed');
     let done = 0;
     while (done < bytes) {
-      const n = readSync(this.fd, dest, destOffset + done, bytes - done, offset + done);
+      const n = readSync(this.fd, dest, offset + done, bytes - done, offset + done);
       if (n <= 0) throw new VncError(ErrorCode.Desktop, `MIT-SHM: short read at ${done} of ${bytes} bytes`);
       done += n;
     }
