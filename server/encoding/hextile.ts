@@ -17,6 +17,9 @@ import type { PixelBuffer } from '../../core/pixel-buffer.js';
 import type { Rect } from '../../core/geometry.js';
 
 const RAW = 1, BG = 2, FG = 4, ANY = 8, COLOURED = 16;
+/** Hash buckets of the palette-free raw test (a power of two; the hash keeps the top bits). */
+const CORNER_SLOTS = 64;
+const CORNER_SLOT_SHIFT = 32 - Math.log2(CORNER_SLOTS);
 
 export function createHextileEncoder(): Encoder {
   const packerFor = packerCache('pixel');
@@ -28,7 +31,10 @@ export function createHextileEncoder(): Encoder {
   const subWH = new Uint8Array(256);
   /** Subrectangles per palette index during `findSubrects`, and the background it chose. */
   const perColour = new Uint16Array(256);
+  const cornerSlots = new Uint16Array(CORNER_SLOTS);
   let subrectBg = 0;
+  /** Set by `analyseTile` for the tile it analysed. */
+  let tileMono = false, tileBackground = 0;
 
   /**
    * The tiles of `r` behind `reserve` free bytes. The first tile that is not raw always specifies
@@ -40,42 +46,16 @@ export function createHextileEncoder(): Encoder {
     const tiles = Math.ceil(r.w / 16) * Math.ceil(r.h / 16);
     const out = Buffer.allocUnsafe(reserve + tiles + r.w * r.h * bpp);
     let o = reserve;
-    let bg = 0, bgValid = false, fg = 0, fgValid = false;
+    let bg = 0, bgValid = false, fg = 0, fgValid = false, lastRaw = false;
     const px = fb.pixels, stride = fb.stride;
     for (let ty = r.y; ty < r.y + r.h; ty += 16) {
       for (let tx = r.x; tx < r.x + r.w; tx += 16) {
         const tw = Math.min(16, r.x + r.w - tx), th = Math.min(16, r.y + r.h - ty);
         const rawSize = tw * th * bpp;
-        // Colours with counts (the most frequent is the background), and the pixels that must
-        // be a subrectangle's top-left corner: left and upper neighbours of another colour.
-        palette.clear();
-        let corners = 0;
-        for (let j = 0; j < th; j++) {
-          let s = (ty + j) * stride + tx;
-          let prev = px[s]!, run = 0;
-          if (j === 0 || px[s - stride] !== prev) corners++;
-          for (const end = s + tw; s < end; s++) {
-            const v = px[s]!;
-            if (v === prev) { run++; continue; }
-            palette.add(prev, run);
-            if (j === 0 || px[s - stride] !== v) corners++;
-            prev = v;
-            run = 1;
-          }
-          palette.add(prev, run);
-        }
-        const bgIndex = palette.mostFrequent();
-        const mono = palette.size === 2;
-        // Worst-case fixed cost: mask, background, foreground (mono only), count.
-        const base = 2 + bpp + (mono ? bpp : 0);
-        const cost = mono ? 2 : 2 + bpp;
-        // Each corner of another colour than the background needs its own subrectangle, and at
-        // most as many corners as the most frequent colour has pixels are of the background,
-        // whichever colour that is: photo tiles go raw here without the subrectangle search,
-        // which cost ~20 ns per pixel before it gave up.
-        const surelyRaw = (corners - palette.counts[bgIndex]!) * cost > rawSize - base;
-        const n = palette.size === 1 ? 0 : surelyRaw ? -1 : findSubrects(px, stride, tx, ty, tw, th, cost, rawSize - base);
-        const tileBg = palette.size === 1 ? palette.colours[0]! : subrectBg;
+        // Only after a raw tile: photos come in areas, and on text the test is wasted work.
+        const n: number = lastRaw && cornersSurelyRaw(px, stride, tx, ty, tw, th, bpp, rawSize) ? -1 : analyseTile(px, stride, tx, ty, tw, th, bpp, rawSize);
+        lastRaw = n < 0;
+        const mono = tileMono, tileBg = tileBackground;
         if (n < 0) {
           out[o++] = RAW;
           for (let j = 0; j < th; j++) o = packer.packRun(px, (ty + j) * stride + tx, tw, out, o);
@@ -106,6 +86,80 @@ export function createHextileEncoder(): Encoder {
       }
     }
     return out.subarray(0, o);
+  }
+
+  /**
+   * The palette and subrectangles of one tile: returns how many subrectangles it takes besides
+   * its background (in subColour/subXY/subWH, background and mono-ness in `tileBackground` and
+   * `tileMono`), or -1 when it goes raw.
+   */
+  function analyseTile(px: Uint32Array, stride: number, tx: number, ty: number, tw: number, th: number, bpp: number, rawSize: number): number {
+    // Colours with counts (the most frequent is the background), and the pixels that must
+    // be a subrectangle's top-left corner: left and upper neighbours of another colour.
+    palette.clear();
+    let corners = 0;
+    for (let j = 0; j < th; j++) {
+      let s = (ty + j) * stride + tx;
+      let prev = px[s]!, run = 0;
+      if (j === 0 || px[s - stride] !== prev) corners++;
+      for (const end = s + tw; s < end; s++) {
+        const v = px[s]!;
+        if (v === prev) { run++; continue; }
+        palette.add(prev, run);
+        if (j === 0 || px[s - stride] !== v) corners++;
+        prev = v;
+        run = 1;
+      }
+      palette.add(prev, run);
+    }
+    const bgIndex = palette.mostFrequent();
+    const mono = palette.size === 2;
+    // Worst-case fixed cost: mask, background, foreground (mono only), count.
+    const base = 2 + bpp + (mono ? bpp : 0);
+    const cost = mono ? 2 : 2 + bpp;
+    // Each corner of another colour than the background needs its own subrectangle, and at
+    // most as many corners as the most frequent colour has pixels are of the background,
+    // whichever colour that is: photo tiles go raw here without the subrectangle search,
+    // which cost ~20 ns per pixel before it gave up.
+    const surelyRaw = (corners - palette.counts[bgIndex]!) * cost > rawSize - base;
+    const n = palette.size === 1 ? 0 : surelyRaw ? -1 : findSubrects(px, stride, tx, ty, tw, th, cost, rawSize - base);
+    tileMono = mono;
+    tileBackground = palette.size === 1 ? palette.colours[0]! : subrectBg;
+    return n;
+  }
+
+  /**
+   * Is the tile certainly raw, decided without the palette (photo tiles, whose palette pass was
+   * most of Hextile's time on photos)? Every "corner" pixel (left and upper neighbours of other
+   * colours) must start a subrectangle of its own colour, so the subrectangles that are not the
+   * background's number at least corners − (the background's corners). Corners are tallied in
+   * `CORNER_SLOTS` buckets by a colour hash: a bucket's count bounds each of its colours' from
+   * above, so corners − the fullest bucket is a lower bound whichever colour is the background.
+   * Three non-empty buckets mean three colours, so the tile is not mono and every subrectangle
+   * carries its colour. When this says raw, `findSubrects` would have given up too: the output
+   * is the same, only cheaper.
+   */
+  function cornersSurelyRaw(px: Uint32Array, stride: number, tx: number, ty: number, tw: number, th: number, bpp: number, rawSize: number): boolean {
+    cornerSlots.fill(0);
+    const cost = 2 + bpp;
+    let corners = 0, fullest = 0, used = 0;
+    for (let j = 0; j < th; j++) {
+      const s = (ty + j) * stride + tx;
+      for (let i = 0; i < tw; i++) {
+        const v = px[s + i]!;
+        if (i > 0 && px[s + i - 1] === v) continue;
+        if (j > 0 && px[s + i - stride] === v) continue;
+        corners++;
+        const k = Math.imul(v, 0x9e3779b1) >>> CORNER_SLOT_SHIFT;
+        const n = ++cornerSlots[k]!;
+        if (n === 1) used++;
+        if (n > fullest) fullest = n;
+      }
+      // corners − fullest never decreases (a corner raises `fullest` by at most one): once
+      // over the budget it stays there, and the rest of the tile need not be looked at.
+      if (used >= 3 && (corners - fullest) * cost > rawSize - cost) return true;
+    }
+    return false;
   }
 
   /**
