@@ -130,7 +130,12 @@ export class UpdateSender {
     this.updates.addRequest(clipped, incremental);
     if (!incremental) this.host.wantFrame(true);
     else if (this.updates.hasDue() || this.hasPseudoPending()) this.trySend();
-    else this.host.wantFrame(false);
+    else {
+      this.host.wantFrame(false);
+      // JPEG areas waiting for their lossless refresh: send it now or arm its timer. Left to the
+      // clock's next tick, it came up to a whole idle poll interval (250 ms) late.
+      if (!this.lossy.isEmpty()) this.trySend();
+    }
   }
 
   /** EnableContinuousUpdates with enable = 1: send changes in `r` without waiting for requests. */

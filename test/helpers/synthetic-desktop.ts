@@ -19,7 +19,11 @@ export class SyntheticDesktop implements Desktop {
   polls = 0;
   private pending: Rect[] = [];
 
-  constructor(width = 64, height = 48) {
+  /**
+   * With `reportsChanges`, `paint()` also calls `events.changed()` as X DAMAGE would, so the
+   * server's frame clock is event driven (polls on hints, otherwise every 250 ms).
+   */
+  constructor(width = 64, height = 48, readonly reportsChanges = false) {
     this.framebuffer = createPixelBuffer(width, height);
     this.paint({ x: 0, y: 0, w: width, h: height }, (x, y) => ((x * 4) << 16) | ((y * 5) << 8) | ((x + y) & 0xff));
     this.pending = [];
@@ -30,6 +34,7 @@ export class SyntheticDesktop implements Desktop {
     const fb = this.framebuffer;
     for (let y = r.y; y < r.y + r.h; y++) for (let x = r.x; x < r.x + r.w; x++) fb.pixels[y * fb.stride + x] = colour(x, y) & 0xffffff;
     this.pending.push(r);
+    if (this.reportsChanges) this.events?.changed?.();
   }
 
   async start(events: DesktopEvents): Promise<void> { this.events = events; }

@@ -10,8 +10,8 @@ interface Rig { server: VncServer; listener: TcpListener; desktop: SyntheticDesk
 const rigs: Rig[] = [];
 const clients: RfbClient[] = [];
 
-async function rig(opts: ConstructorParameters<typeof VncServer>[1] = {}, size: [number, number] = [64, 48]): Promise<Rig> {
-  const desktop = new SyntheticDesktop(size[0], size[1]);
+async function rig(opts: ConstructorParameters<typeof VncServer>[1] = {}, size: [number, number] = [64, 48], reportsChanges = false): Promise<Rig> {
+  const desktop = new SyntheticDesktop(size[0], size[1], reportsChanges);
   const server = new VncServer(desktop, { authFailureDelayMs: 0, ...opts });
   await server.ensureDesktop();
   const listener = await listenTcp({ host: '127.0.0.1', port: 0, onConnection: (s, i) => server.handleConnection(s, i) });
@@ -217,16 +217,26 @@ function photoLike(seed: number): (x: number, y: number) => number {
   };
 }
 
-/** A synthetic desktop of `size`, a client on Tight with a JPEG quality, its first frame decoded. */
-async function jpegSession(size: [number, number], quality: number) {
+/**
+ * A synthetic desktop of `size`, a client on Tight with a JPEG quality, its first frame decoded
+ * and, if that was JPEG, its lossless refresh too (the screen has been quiet since the start, so
+ * the refresh answers the next request): the client holds the exact screen.
+ */
+async function jpegSession(size: [number, number], quality: number, reportsChanges = false) {
   const { RfbTestDecoder } = await import('../../bench/lib/rfb-decoders.js');
-  const r = await rig({}, size);
+  const r = await rig({}, size, reportsChanges);
   const c = await client(r.port, { timeoutMs: 5000 });
   const dec = new RfbTestDecoder(c.serverFormat, c.width, c.height);
   const decodeRect = (h: { x: number; y: number; w: number; h: number; encoding: number }) => dec.decodeRect(h, c);
   c.setEncodings([7, quality]);
   c.requestUpdate(false);
   await c.readUpdate({ decodeRect, timeoutMs: 5000 });
+  const exact = () => dec.pixels.every((p, i) => (p & 0xffffff) === (r.desktop.framebuffer.pixels[i]! & 0xffffff));
+  if (!exact()) {
+    c.requestUpdate(true);
+    await c.readUpdate({ decodeRect, timeoutMs: 5000 });
+    expect(exact(), 'the first frame refreshed losslessly').toBe(true);
+  }
   return { r, c, dec, decodeRect };
 }
 
@@ -246,6 +256,25 @@ describe('lossy updates and CopyRect through a session (synthetic desktop)', () 
     expect(Date.now() - t0).toBeGreaterThanOrEqual(50); // waited for quiet
     expect(dec.seen.get(7)! > jpegSeen).toBe(true);
     expect(exact()).toBe(true);
+    dec.dispose();
+  });
+
+  it('with an event-driven clock, the lossless refresh follows the quiet time, not the next idle poll', async () => {
+    // The desktop hints its changes (as X DAMAGE does): without changes the clock polls only
+    // every 250 ms. The refresh must not wait for such a poll, which finds nothing anyway.
+    const { r, c, dec, decodeRect } = await jpegSession([64, 48], -23, true);
+    r.desktop.paint({ x: 0, y: 0, w: 64, h: 48 }, photoLike(7));
+    c.requestUpdate(true);
+    await c.readUpdate({ decodeRect });
+    const painted = performance.now();
+    const exact = () => dec.pixels.every((p, i) => (p & 0xffffff) === (r.desktop.framebuffer.pixels[i]! & 0xffffff));
+    expect(exact()).toBe(false); // JPEG for now
+    const polls = r.desktop.polls;
+    c.requestUpdate(true);
+    await c.readUpdate({ decodeRect, timeoutMs: 2000 });
+    expect(exact(), 'refreshed losslessly').toBe(true);
+    expect(r.desktop.polls, 'sent on its own timer, before the clock polled again').toBe(polls);
+    expect(performance.now() - painted).toBeGreaterThanOrEqual(50); // waited for quiet
     dec.dispose();
   });
 
