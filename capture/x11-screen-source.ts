@@ -316,9 +316,9 @@ export class X11ScreenSource {
     const now = Date.now();
     const damage = this.damage;
     // Without DAMAGE every poll captures and compares the whole screen. A slice is due a little
-    // before its interval has passed: idle polls come at fractions of it (the frame clock's
-    // 250 ms safety poll), and one that fired a millisecond early must not push the slice to
-    // the next poll, which would stretch the verify cycle.
+    // before its interval has passed: idle polls come at that same interval (the frame clock's
+    // safety poll), and one that fired a millisecond early must not push the slice a whole
+    // interval back.
     const sliceEvery = (this.opts.verifyIntervalMs ?? DEFAULT_VERIFY_INTERVAL_MS) / VERIFY_SLICES;
     const slice = damage && now - this.lastVerify >= sliceEvery * (1 - VERIFY_SLACK) ? this.nextVerifySlice() : null;
     const sliceRect = slice ? { x: 0, y: slice.y, w: this.back.width, h: slice.h } : null;

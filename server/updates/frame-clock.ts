@@ -5,8 +5,8 @@
  *
  * When the desktop reports changes as they happen (`hint()`, e.g. X DAMAGE events), the clock is
  * event driven: it polls right after a change (still at most `framerate` times a second) and
- * otherwise only every `eventDrivenIdleMs` as a safety net, so an idle or slowly typing desktop
- * costs almost nothing and an echo is seen as soon as it is drawn.
+ * otherwise only every `eventDrivenIdleMs` (500 ms) as a safety net, so an idle or slowly
+ * typing desktop costs almost nothing and an echo is seen as soon as it is drawn.
  *
  * Two shortcuts keep latency low without breaking the rate limit for steady traffic:
  * - `requestNow()` (a non-incremental request, or a session that just became ready) polls on the
@@ -28,7 +28,13 @@ export interface FrameClockOptions {
   wanted: () => boolean;
   /** Called when `tick` throws; the clock keeps running. */
   onError: (err: unknown) => void;
-  /** Poll interval without change hints once the clock is event driven. Default 250 ms. */
+  /**
+   * Poll interval without change hints once the clock is event driven. Default 500 ms: the X
+   * desktop verifies one slice of the screen against missed damage every 500 ms, and a poll
+   * between two slices with no hint pending finds nothing (DAMAGE reports changes as they are
+   * drawn, and each report polls by itself); at 250 ms every other idle poll was such a round
+   * trip for nothing.
+   */
   eventDrivenIdleMs?: number;
 }
 
@@ -42,6 +48,8 @@ export interface FrameClockOptions {
  * (x11vnc's -wait_ui idea).
  */
 const HINT_QUIET_MS = 12;
+/** See `FrameClockOptions.eventDrivenIdleMs`. */
+const DEFAULT_EVENT_DRIVEN_IDLE_MS = 500;
 const HINT_QUIET_INPUT_MS = 2;
 const HINT_MAX_DEFER_MS = 30;
 /** Input this recent makes the next hints use the short quiet time. */
@@ -102,7 +110,7 @@ export class FrameClock {
 
   /** Some session started waiting: make sure a tick is scheduled soon enough. */
   start(): void {
-    const wait = this.eventDriven && !this.hinted ? (this.opts.eventDrivenIdleMs ?? 250) : this.intervalMs;
+    const wait = this.eventDriven && !this.hinted ? (this.opts.eventDrivenIdleMs ?? DEFAULT_EVENT_DRIVEN_IDLE_MS) : this.intervalMs;
     this.scheduleAt(Math.max(performance.now(), this.lastTickAt + wait));
   }
 
@@ -167,7 +175,7 @@ export class FrameClock {
       this.scheduleAt(this.inputLookAt);
     } else if (this.opts.wanted()) {
       // A hint during the tick: changes drawn while we captured; look again one interval on.
-      const wait = this.eventDriven && !this.hinted ? (this.opts.eventDrivenIdleMs ?? 250) : this.intervalMs;
+      const wait = this.eventDriven && !this.hinted ? (this.opts.eventDrivenIdleMs ?? DEFAULT_EVENT_DRIVEN_IDLE_MS) : this.intervalMs;
       this.scheduleAt(this.lastTickAt + wait);
     }
   }
