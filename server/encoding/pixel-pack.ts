@@ -92,7 +92,7 @@ type Tables = readonly [Uint32Array, Uint32Array, Uint32Array] | null;
 
 /** Runs up to this many pixels are copied in a loop rather than through a typed-array view. */
 const SHORT_RUN = 64;
-const LITTLE_ENDIAN_HOST = endianness() === 'LE';
+export const LITTLE_ENDIAN_HOST = endianness() === 'LE';
 
 /**
  * Builds the packer. `tables` null means the client value equals the internal value. The loops

@@ -9,6 +9,8 @@ import { ErrorCode, VncError } from '../../core/errors.js';
 import { clampZlibLevel } from './zlib-stream.js';
 import { rectHeader } from './encoder.js';
 import type { ImageRun } from './image-runs.js';
+import { LITTLE_ENDIAN_HOST } from './pixel-pack.js';
+import type { RgbScratch } from './rgb-scratch.js';
 
 /** Control-byte compression types (high nibble). */
 export const TIGHT_FILL = 0x80;
@@ -33,10 +35,28 @@ export function compactLength(len: number): Buffer {
   return Buffer.from([(len & 0x7f) | 0x80, ((len >> 7) & 0x7f) | 0x80, len >> 14]);
 }
 
-/** Pixels of `r` as packed R,G,B bytes (sharp's raw input; alpha-free so JPEGs are not black). */
-export function toRgb(fb: PixelBuffer, r: Rect): Buffer {
-  const out = Buffer.allocUnsafe(r.w * r.h * 3);
+/**
+ * Pixels of `r` as packed R,G,B bytes (sharp's raw input; alpha-free so JPEGs are not black),
+ * into `out` (exactly r.w × r.h × 3 bytes) when given; returns the bytes.
+ */
+export function toRgb(fb: PixelBuffer, r: Rect, out: Buffer = Buffer.allocUnsafe(r.w * r.h * 3)): Buffer {
   const px = fb.pixels;
+  if (LITTLE_ENDIAN_HOST && r.w % 4 === 0 && out.byteOffset % 4 === 0) {
+    // Four pixels (0x00RRGGBB) make three little-endian words R G B R | G B R G | B R G B: a
+    // third of the stores, and 1080p video frames convert in about a third of the time.
+    const words = new Uint32Array(out.buffer, out.byteOffset, (r.w * r.h * 3) >> 2);
+    let o = 0;
+    for (let y = 0; y < r.h; y++) {
+      let s = (r.y + y) * fb.stride + r.x;
+      for (const end = s + r.w; s < end; s += 4) {
+        const a = px[s]!, b = px[s + 1]!, c = px[s + 2]!, d = px[s + 3]!;
+        words[o++] = ((a >>> 16) & 0xff) | (a & 0xff00) | ((a & 0xff) << 16) | ((b & 0xff0000) << 8);
+        words[o++] = ((b >>> 8) & 0xff) | ((b & 0xff) << 8) | (c & 0xff0000) | ((c & 0xff00) << 16);
+        words[o++] = (c & 0xff) | ((d >>> 8) & 0xff00) | ((d & 0xff00) << 8) | ((d & 0xff) << 24);
+      }
+    }
+    return out;
+  }
   let o = 0;
   for (let y = 0; y < r.h; y++) {
     let s = (r.y + y) * fb.stride + r.x;
@@ -78,6 +98,21 @@ export function encodePng(rgb: Buffer, w: number, h: number, compressLevel: numb
 
 /** Compresses packed RGB (`toRgb`) of a `w`×`h` rectangle into an image (JPEG or PNG). */
 export type RgbImageCoder = (rgb: Buffer, w: number, h: number) => Promise<Buffer>;
+
+/**
+ * `imageRunRects` for `run` of `fb`, its RGB converted into a buffer from `scratch` that goes
+ * back once every image of the run is done (on failure it is dropped: an image of another piece
+ * may still be reading it).
+ */
+export function encodeImageRun(
+  fb: PixelBuffer, run: ImageRun<unknown>, scratch: RgbScratch, encoding: number, control: number, coder: RgbImageCoder,
+): Promise<Buffer[][]> {
+  const rgb = toRgb(fb, run.rect, scratch.take(run.rect.w * run.rect.h * 3));
+  return imageRunRects(run, rgb, encoding, control, coder).then((rects) => {
+    scratch.give(rgb);
+    return rects;
+  });
+}
 
 /**
  * The rectangles for a run of pieces sent as one image (JpegCompression or PngCompression,

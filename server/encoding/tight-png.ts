@@ -12,12 +12,13 @@ import type { Encoder, EncodeContext, EncodedRects } from './encoder.js';
 import { rectHeader } from './encoder.js';
 import { Encoding } from './encodings.js';
 import { packerCache, type PixelPacker } from './pixel-pack.js';
+import { RgbScratch } from './rgb-scratch.js';
 import { splitRect, MAX_PIECE_AREA } from './split.js';
 import { CompletionOrder } from './ordered.js';
 import { ImageRunBuilder, type ImageRun } from './image-runs.js';
 import { RectParts } from './rect-parts.js';
 import {
-  TIGHT_FILL, TIGHT_JPEG, TIGHT_MAX_WIDTH, TIGHT_PNG, compactLength, encodeJpeg, encodePng, imageRunRects, jpegAllowed, toRgb,
+  TIGHT_FILL, TIGHT_JPEG, TIGHT_MAX_WIDTH, TIGHT_PNG, compactLength, encodeJpeg, encodePng, encodeImageRun, jpegAllowed,
 } from './tight-common.js';
 import { looksPhotographic, zlibLevelFor } from './content-class.js';
 import { encodeIndexedPng } from './png-indexed.js';
@@ -35,6 +36,7 @@ const JPEG_MIN_COLOURS = 96;
 
 export function createTightPngEncoder(): Encoder {
   const packerFor = packerCache('tpixel');
+  const rgbScratch = new RgbScratch();
   const order = new CompletionOrder();
   const palette = new Palette(256);
 
@@ -74,7 +76,7 @@ export function createTightPngEncoder(): Encoder {
         if (!run) return;
         const jpeg = run.kind === 'jpeg';
         if (jpeg) ctx.onLossy?.(run.rect);
-        parts.addMany(imageRunRects(run, toRgb(fb, run.rect), Encoding.TightPNG, jpeg ? TIGHT_JPEG : TIGHT_PNG,
+        parts.addMany(encodeImageRun(fb, run, rgbScratch, Encoding.TightPNG, jpeg ? TIGHT_JPEG : TIGHT_PNG,
           jpeg ? (rgb, w, h) => encodeJpeg(rgb, w, h, quality) : (rgb, w, h) => encodePng(rgb, w, h, level)));
       };
       for (const p of splitRect(r, MAX_PIECE_AREA, TIGHT_MAX_WIDTH)) {
@@ -85,6 +87,8 @@ export function createTightPngEncoder(): Encoder {
       imageRun(runs.take());
       return parts.result(order);
     },
-    dispose() {},
+    dispose() {
+      rgbScratch.dispose();
+    },
   };
 }

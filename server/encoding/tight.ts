@@ -15,6 +15,7 @@ import type { Encoder, EncodeContext, EncodedRects } from './encoder.js';
 import { rectHeader } from './encoder.js';
 import { Encoding } from './encodings.js';
 import { packerCache, type PixelPacker } from './pixel-pack.js';
+import { RgbScratch } from './rgb-scratch.js';
 import { Palette, analyseColours } from './palette.js';
 import { GRADIENT_TPIXEL_BYTES, gradientFilter } from './tight-gradient.js';
 import { splitRect, MAX_PIECE_AREA } from './split.js';
@@ -24,7 +25,7 @@ import { ZlibStream } from './zlib-stream.js';
 import { CompletionOrder } from './ordered.js';
 import {
   TIGHT_EXPLICIT_FILTER, TIGHT_FILL, TIGHT_FILTER_GRADIENT, TIGHT_FILTER_PALETTE, TIGHT_JPEG, TIGHT_MAX_WIDTH, TIGHT_MIN_TO_COMPRESS,
-  compactLength, encodeJpeg, imageRunRects, jpegAllowed, maxPaletteColours, toRgb,
+  compactLength, encodeJpeg, encodeImageRun, jpegAllowed, maxPaletteColours,
 } from './tight-common.js';
 import { isRepetitive, looksPhotographic, zlibLevelFor } from './content-class.js';
 import type { PixelBuffer } from '../../core/pixel-buffer.js';
@@ -58,6 +59,7 @@ const FULL_COLOUR_ZLIB_LEVEL = [0, 1, 1, 2, 3] as const;
 
 export function createTightEncoder(): Encoder {
   const packerFor = packerCache('tpixel');
+  const rgbScratch = new RgbScratch();
   const streams = [1, DEFAULT_TIGHT_COMPRESS_LEVEL, DEFAULT_TIGHT_COMPRESS_LEVEL, DEFAULT_TIGHT_COMPRESS_LEVEL].map((l) => new ZlibStream(l));
   const palette = new Palette(256);
   const order = new CompletionOrder();
@@ -154,7 +156,7 @@ export function createTightEncoder(): Encoder {
         if (!run) return;
         ctx.onLossy?.(run.rect);
         const quality = ctx.qualityLevel!;
-        parts.addMany(imageRunRects(run, toRgb(fb, run.rect), Encoding.Tight, TIGHT_JPEG, (rgb, w, h) => encodeJpeg(rgb, w, h, quality)));
+        parts.addMany(encodeImageRun(fb, run, rgbScratch, Encoding.Tight, TIGHT_JPEG, (rgb, w, h) => encodeJpeg(rgb, w, h, quality)));
       };
       for (const p of splitRect(r, MAX_PIECE_AREA, TIGHT_MAX_WIDTH)) {
         const out = encodePiece(fb, p, ctx, packer);
@@ -166,6 +168,7 @@ export function createTightEncoder(): Encoder {
     },
     dispose() {
       for (const s of streams) s.dispose();
+      rgbScratch.dispose();
     },
   };
 }

@@ -1,0 +1,80 @@
+/**
+ * The RGB that JPEG and PNG images are made from: `toRgb`'s word-at-a-time path must produce the
+ * same bytes as the byte-per-channel one, and `RgbScratch` reuses buffers within its bounds.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { toRgb } from '../../server/encoding/tight-common.js';
+import { RgbScratch, RGB_SCRATCH_IDLE_RELEASE_MS } from '../../server/encoding/rgb-scratch.js';
+import { makeFramebuffer } from './encoding-fixtures.js';
+
+/** The reference: R, G, B of each pixel, one byte at a time. */
+function rgbBytes(px: Uint32Array, stride: number, r: { x: number; y: number; w: number; h: number }): number[] {
+  const out: number[] = [];
+  for (let y = r.y; y < r.y + r.h; y++) {
+    for (let x = r.x; x < r.x + r.w; x++) {
+      const v = px[y * stride + x]!;
+      out.push((v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
+    }
+  }
+  return out;
+}
+
+describe('toRgb', () => {
+  it('matches the per-pixel reference for every width residue, stride and output alignment', () => {
+    // Noise with the padding byte set too: it must not leak into the RGB.
+    const fb = makeFramebuffer(67, 9, 'noise', 3);
+    for (let i = 0; i < fb.pixels.length; i++) fb.pixels[i] = (fb.pixels[i]! | 0xa5000000) >>> 0;
+    for (const w of [1, 2, 3, 4, 5, 8, 12, 13, 64]) {
+      for (const x of [0, 3]) {
+        const r = { x, y: 1, w, h: 7 };
+        const want = rgbBytes(fb.pixels, fb.stride, r);
+        expect([...toRgb(fb, r)], `w=${w} x=${x}`).toEqual(want);
+        // An output that does not start on a 4-byte boundary takes the byte path.
+        const odd = Buffer.alloc(w * 7 * 3 + 1).subarray(1);
+        expect([...toRgb(fb, r, odd)], `w=${w} x=${x}, unaligned`).toEqual(want);
+      }
+    }
+  });
+});
+
+describe('RgbScratch', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('hands a returned buffer out again, exactly the size asked for', () => {
+    const s = new RgbScratch();
+    const a = s.take(3000);
+    expect(a.length).toBe(3000);
+    s.give(a);
+    const b = s.take(1200);
+    expect(b.length).toBe(1200);
+    expect(b.buffer).toBe(a.buffer);
+    // Still in use: a second take gets other memory.
+    expect(s.take(1200).buffer).not.toBe(a.buffer);
+    s.dispose();
+  });
+
+  it('keeps at most two free buffers, the largest, and ignores memory it did not allocate', () => {
+    const s = new RgbScratch();
+    const bufs = [s.take(100), s.take(5000), s.take(300)];
+    for (const b of bufs) s.give(b);
+    s.give(Buffer.alloc(9000)); // not ours: never handed out
+    const x = s.take(4000);
+    expect(x.buffer).toBe(bufs[1]!.buffer);
+    const y = s.take(200);
+    expect(y.buffer).toBe(bufs[2]!.buffer);
+    expect(s.take(10).buffer, 'the smallest was dropped').not.toBe(bufs[0]!.buffer);
+    s.dispose();
+  });
+
+  it('drops its free buffers once images stop', async () => {
+    vi.useFakeTimers();
+    const s = new RgbScratch();
+    const a = s.take(1000);
+    s.give(a);
+    await vi.advanceTimersByTimeAsync(RGB_SCRATCH_IDLE_RELEASE_MS + 10);
+    expect(s.take(1000).buffer).not.toBe(a.buffer);
+    s.dispose();
+  });
+});
