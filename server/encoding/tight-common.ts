@@ -37,9 +37,9 @@ export function compactLength(len: number): Buffer {
 
 /**
  * Pixels of `r` as packed R,G,B bytes (sharp's raw input; alpha-free so JPEGs are not black),
- * into `out` (exactly r.w × r.h × 3 bytes) when given; returns the bytes.
+ * into `out` (exactly r.w × r.h × 3 bytes, e.g. from an `RgbScratch`); returns `out`.
  */
-export function toRgb(fb: PixelBuffer, r: Rect, out: Buffer = Buffer.allocUnsafe(r.w * r.h * 3)): Buffer {
+export function toRgb(fb: PixelBuffer, r: Rect, out: Buffer): Buffer {
   const px = fb.pixels;
   if (LITTLE_ENDIAN_HOST && r.w % 4 === 0 && out.byteOffset % 4 === 0) {
     // Four pixels (0x00RRGGBB) make three little-endian words R G B R | G B R G | B R G B: a

@@ -226,3 +226,15 @@ export async function writeDiffImages(a: AnyImage, b: AnyImage, options: ExpectM
   }
   return dir;
 }
+
+/**
+ * Does a test client's framebuffer (`RfbClient.fb`: BGRX, rows of `truth.width` pixels) show
+ * exactly `truth` (e.g. `xwdRoot`)? The X byte is ignored. Cheap enough to poll in a loop.
+ */
+export function clientShows(fb: Buffer, truth: PixelBuffer): boolean {
+  if (fb.length !== truth.width * truth.height * 4) return false;
+  const a = new Uint32Array(fb.buffer, fb.byteOffset, fb.length / 4);
+  for (let y = 0; y < truth.height; y++)
+    for (let x = 0; x < truth.width; x++) if (((a[y * truth.width + x]! ^ truth.pixels[y * truth.stride + x]!) & 0xffffff) !== 0) return false;
+  return true;
+}

@@ -8,6 +8,7 @@
 import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PixelBuffer } from '../../core/pixel-buffer.js';
+import { clientShows } from '../helpers/image-compare.js';
 import { RfbClient, type RectEvent } from '../helpers/rfb-client.js';
 import { startServerRig, type ServerRig } from '../helpers/server-rig.js';
 import { fillRoot, startXvfb, xEnv, xwdRoot, type XvfbHandle } from '../helpers/x-env.js';
@@ -54,17 +55,11 @@ async function connectViewer(port: number, encodings: number[]): Promise<Viewer>
   return v;
 }
 
-function sameImage(fb: Buffer, truth: PixelBuffer): boolean {
-  const a = new Uint32Array(fb.buffer, fb.byteOffset, fb.length / 4);
-  for (let y = 0; y < truth.height; y++)
-    for (let x = 0; x < truth.width; x++) if (((a[y * truth.width + x]! ^ truth.pixels[y * truth.stride + x]!) & 0xffffff) !== 0) return false;
-  return true;
-}
 
 /** Requests and reads updates until the viewer's framebuffer equals `truth` (bounded). */
 async function syncTo(v: Viewer, truth: PixelBuffer, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!sameImage(v.client.fb, truth)) {
+  while (!clientShows(v.client.fb, truth)) {
     const left = deadline - Date.now();
     if (left <= 0) throw new Error('viewer framebuffer never matched xwd -root');
     v.client.requestUpdate(true);

@@ -5,7 +5,7 @@
  * than reach the client as a second one: 1.2 MB of Raw here, 8 MB at 1080p).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PixelBuffer } from '../../core/pixel-buffer.js';
+import { clientShows } from '../helpers/image-compare.js';
 import { RfbClient } from '../helpers/rfb-client.js';
 import { startServerRig, type ServerRig } from '../helpers/server-rig.js';
 import { fillRoot, startXvfb, xEnv, xwdRoot, type XvfbHandle } from '../helpers/x-env.js';
@@ -18,12 +18,6 @@ const ENC_DESKTOP_SIZE = -223;
 /** Longer than the frame clock's idle poll and a verify slice, so the first poll has run. */
 const QUIET_WINDOW_MS = 1200;
 
-function sameImage(fb: Buffer, truth: PixelBuffer): boolean {
-  const a = new Uint32Array(fb.buffer, fb.byteOffset, fb.length / 4);
-  for (let y = 0; y < truth.height; y++)
-    for (let x = 0; x < truth.width; x++) if (((a[y * truth.width + x]! ^ truth.pixels[y * truth.stride + x]!) & 0xffffff) !== 0) return false;
-  return true;
-}
 
 async function rawClient(port: number, encodings = [ENC_RAW]): Promise<{ client: RfbClient; bytes: () => number }> {
   const client = await new RfbClient({ port, timeoutMs: 15_000 }).connect();
@@ -55,7 +49,7 @@ describe('full frames are sent once', () => {
     try {
       client.requestUpdate(false);
       await client.readUpdate();
-      expect(sameImage(client.fb, await xwdRoot(xvfb.display))).toBe(true);
+      expect(clientShows(client.fb, await xwdRoot(xvfb.display))).toBe(true);
       const after = bytes();
       client.requestUpdate(true);
       await sleep(QUIET_WINDOW_MS);
@@ -77,7 +71,7 @@ describe('full frames are sent once', () => {
       await client.readUpdate();
       const truth = await xwdRoot(xvfb.display);
       const deadline = Date.now() + 10_000;
-      while (!sameImage(client.fb, truth)) {
+      while (!clientShows(client.fb, truth)) {
         expect(Date.now(), 'client never matched xwd -root').toBeLessThan(deadline);
         client.requestUpdate(true);
         await client.readUpdate({ timeoutMs: 5000 });
@@ -100,7 +94,7 @@ describe('full frames are sent once', () => {
       await xr(['--output', 'screen', '--mode', '320x240']);
       // DesktopSize and the new screen (possibly in two updates), until the client is exact.
       const deadline = Date.now() + 10_000;
-      while (client.width !== 320 || !sameImage(client.fb, await xwdRoot(xvfb.display))) {
+      while (client.width !== 320 || !clientShows(client.fb, await xwdRoot(xvfb.display))) {
         expect(Date.now(), 'client never showed the resized screen').toBeLessThan(deadline);
         await client.readUpdate({ timeoutMs: 5000 });
         client.requestUpdate(true);

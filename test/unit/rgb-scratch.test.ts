@@ -28,7 +28,7 @@ describe('toRgb', () => {
       for (const x of [0, 3]) {
         const r = { x, y: 1, w, h: 7 };
         const want = rgbBytes(fb.pixels, fb.stride, r);
-        expect([...toRgb(fb, r)], `w=${w} x=${x}`).toEqual(want);
+        expect([...toRgb(fb, r, Buffer.alloc(w * 7 * 3))], `w=${w} x=${x}`).toEqual(want);
         // An output that does not start on a 4-byte boundary takes the byte path.
         const odd = Buffer.alloc(w * 7 * 3 + 1).subarray(1);
         expect([...toRgb(fb, r, odd)], `w=${w} x=${x}, unaligned`).toEqual(want);
