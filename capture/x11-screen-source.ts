@@ -147,7 +147,6 @@ export class X11ScreenSource {
   private dirty: TileMap;
   private candidates: TileMap;
   private handlers: ScreenSourceHandlers;
-  private fullPending = true;
   private lastVerify = 0;
   /** Index of the next verify slice. */
   private verifySlice = 0;
@@ -177,7 +176,7 @@ export class X11ScreenSource {
 
   /**
    * Connects, prepares capture, and grabs a first frame: `framebuffer` holds real pixels when
-   * this resolves. The first `poll()` then reports the whole screen.
+   * this resolves. The first `poll()` then compares the whole screen with that frame.
    */
   static async open(opts: X11ScreenSourceOptions = {}): Promise<X11ScreenSource> {
     const conn = await openX11({ display: opts.display, timeoutMs: opts.connectTimeoutMs, shm: opts.useShm !== false });
@@ -273,7 +272,7 @@ export class X11ScreenSource {
   /**
    * Asks the X server for a new screen size through RANDR (RFB SetDesktopSize). On success the
    * framebuffer has the new size and real pixels when this resolves, the `resize` handler has
-   * been called, and the next poll reports the whole screen. Resolves to an RFB
+   * been called, and the next poll compares the whole screen. Resolves to an RFB
    * ExtendedDesktopSize status (0 ok, 1 prohibited, 2 out of resources, 3 invalid layout).
    */
   setSize(width: number, height: number): Promise<ResizeStatusValue> {
@@ -303,16 +302,12 @@ export class X11ScreenSource {
   private async pollNow(detectMotion: boolean): Promise<MotionPoll> {
     if (this.isClosed) throw new VncError(ErrorCode.Desktop, 'X screen source is closed');
     this.stats.polls++;
-    const full = (): MotionPoll => ({ copies: [], changed: [{ x: 0, y: 0, w: this.front.width, h: this.front.height }] });
+    // After open or a resize the damage hints say "all" (and without DAMAGE every poll does), so
+    // the first poll captures and compares the whole screen against the frame grabbed then,
+    // which is what clients were sent: frames minutes old get corrected, and nothing is sent
+    // twice. (Reporting the whole screen instead sent a resized client the new screen twice,
+    // about one resize in four in `server-first-frame.test.ts`.)
     const none = (): MotionPoll => ({ copies: [], changed: [] });
-    if (this.fullPending) {
-      // Report the whole screen once after open or a resize. Grab it again first: without
-      // clients nothing polls, so the frame taken at open time can be minutes old by now.
-      this.damage?.reset();
-      await this.grabber.grab(this.front);
-      this.fullPending = false;
-      return full();
-    }
     const now = Date.now();
     const damage = this.damage;
     // Without DAMAGE every poll captures and compares the whole screen. A slice is due a little
@@ -354,8 +349,9 @@ export class X11ScreenSource {
     } catch (err) {
       damage?.reset();
       if (isXError(err) && !this.conn.closed) {
-        // Most likely the screen shrank before its notify reached us: re-read the size.
-        if (await this.checkSize()) return full();
+        // Most likely the screen shrank before its notify reached us: re-read the size. The
+        // resize handler has told the clients, who get the new screen whole.
+        if (await this.checkSize()) return none();
       }
       throw err;
     }
@@ -472,7 +468,7 @@ export class X11ScreenSource {
 
   /**
    * Re-reads the root size; on a change, reallocates the buffers, grabs a fresh frame, tells the
-   * resize handler and makes the next poll report the whole screen. Returns whether it changed.
+   * resize handler and makes the next poll compare the whole screen. Returns whether it changed.
    */
   private async checkSize(): Promise<boolean> {
     if (this.isClosed) return false;
@@ -486,7 +482,6 @@ export class X11ScreenSource {
     this.dirty = createTileMap(width, height);
     this.candidates = createTileMap(width, height);
     this.damage?.reset();
-    this.fullPending = true;
     this.log.info('X screen resized', { size: `${width}x${height}` });
     this.handlers.resize?.(width, height);
     return true;

@@ -88,10 +88,11 @@ for (const variant of [
       await xvfb?.close();
     });
 
-    it('holds real pixels right after open and reports the full screen first', async () => {
+    it('holds real pixels right after open; the first poll reports only what changed since', async () => {
       expect(src.method).toBe(variant.useShm ? 'shm' : 'getimage');
       expect(rgbEqual(src.framebuffer, await xwdRoot(xvfb.display))).toBe(true);
-      expect(await src.poll()).toEqual([{ x: 0, y: 0, w: 640, h: 480 }]);
+      // Clients are sent this frame: reporting the whole screen again would send it twice.
+      expect(await src.poll()).toEqual([]);
       expect(await src.poll()).toEqual([]);
     });
 
@@ -195,18 +196,20 @@ for (const variant of [
 }
 
 describe('X11ScreenSource change hints', () => {
-  it('reports drawing at once after the first full frame, where things had been drawn before it', async () => {
+  it('reports drawing at once after the first poll, where things had been drawn before it', async () => {
     // Above the NonEmpty level the X server reports only drawing that grows the damage region
     // (and Xvfb reports nothing at all before the first Subtract). Drawing before the first
-    // (full) poll is in that region; unless the full capture clears it, drawing there again is
-    // silent, and only a later safety poll finds it.
+    // poll (a full capture and comparison) is in that region; unless that capture clears it,
+    // drawing there again is silent, and only a later safety poll finds it.
     const xvfb = await startXvfb({ width: 320, height: 240 });
     let hints = 0;
-    const src = await X11ScreenSource.open({ display: xvfb.display, verifyIntervalMs: 60_000, handlers: { changed: () => hints++ } });
+    // The painter's window first: mapping it repaints the screen.
     const painter = await openPainter(xvfb.display, 320, 240);
+    const src = await X11ScreenSource.open({ display: xvfb.display, verifyIntervalMs: 60_000, handlers: { changed: () => hints++ } });
     try {
       await painter.fill({ x: 10, y: 10, w: 100, h: 50 }, 0x112233);
-      expect(await src.poll()).toEqual([{ x: 0, y: 0, w: 320, h: 240 }]);
+      // Drawn after open, before any poll: the first poll finds exactly it.
+      expect(await src.poll()).toEqual([{ x: 10, y: 10, w: 100, h: 50 }]);
       hints = 0;
       await painter.fill({ x: 20, y: 20, w: 30, h: 20 }, 0x445566);
       await waitFor(() => hints > 0, { timeoutMs: 3000, what: 'a change hint for drawing after the full frame' });
@@ -229,7 +232,7 @@ describe('X11ScreenSource verification against missed damage', () => {
     // 8 slices, one due every 100 ms; polls every 95 ms.
     const src = await X11ScreenSource.open({ display: xvfb.display, verifyIntervalMs: 800 });
     try {
-      await src.poll(); // the full first report
+      await src.poll(); // the first poll: a full comparison
       await new Promise((r) => setTimeout(r, 110));
       await src.poll(); // verifies a slice: the cycle starts here
       const before = src.stats.verifiedSlices;
@@ -250,7 +253,7 @@ describe('X11ScreenSource verification against missed damage', () => {
     // 8 slices of 32 rows, one due every 10 ms.
     const src = await X11ScreenSource.open({ display: xvfb.display, verifyIntervalMs: 80 });
     try {
-      await src.poll(); // the full first report
+      await src.poll(); // the first poll: a full comparison
       // Settle: the damage state right after open asks for one full comparison.
       for (let i = 0; i < 3; i++) {
         await new Promise((r) => setTimeout(r, 12));
@@ -340,7 +343,7 @@ describe('X11ScreenSource resize and loss of the X server', () => {
       handlers: { resize: (w, h) => resizes.push([w, h]), fatal: (e) => (fatal = e) },
     });
     try {
-      expect(await src.poll()).toEqual([{ x: 0, y: 0, w: 640, h: 480 }]);
+      expect(await src.poll()).toEqual([]);
       const env = xEnv(xvfb.display);
       const xr = (args: string[]) => runOk('xrandr', args, { timeoutMs: 10_000, env });
       await xr(['--newmode', '320x240', '0', '320', '0', '0', '0', '240', '0', '0', '0']);
@@ -350,19 +353,22 @@ describe('X11ScreenSource resize and loss of the X server', () => {
       expect(resizes[0]).toEqual([320, 240]);
       expect([src.framebuffer.width, src.framebuffer.height]).toEqual([320, 240]);
       expect(rgbEqual(src.framebuffer, await xwdRoot(xvfb.display))).toBe(true);
-      expect(await src.poll()).toEqual([{ x: 0, y: 0, w: 320, h: 240 }]);
+      // The frame grabbed at the resize is current and the clients were sent all of it with the
+      // new size: the poll after it finds nothing new.
+      expect(await src.poll()).toEqual([]);
 
       await xr(['--output', 'screen', '--mode', '640x480']);
       await waitFor(() => resizes.length > 1, { timeoutMs: 5000, what: 'the second resize callback' });
       expect(resizes[1]).toEqual([640, 480]);
-      expect(await src.poll()).toEqual([{ x: 0, y: 0, w: 640, h: 480 }]);
+      expect(await src.poll()).toEqual([]);
+      expect(rgbEqual(src.framebuffer, await xwdRoot(xvfb.display))).toBe(true);
 
       // Our own RANDR resize (RFB SetDesktopSize): one handler call, pixels ready at once.
       expect(await src.setSize(400, 300)).toBe(0);
       expect(resizes.slice(2)).toEqual([[400, 300]]);
       expect([src.framebuffer.width, src.framebuffer.height]).toEqual([400, 300]);
       expect(rgbEqual(src.framebuffer, await xwdRoot(xvfb.display))).toBe(true);
-      expect(await src.poll()).toEqual([{ x: 0, y: 0, w: 400, h: 300 }]);
+      expect(await src.poll()).toEqual([]);
       // Larger than Xvfb's start size: invalid layout, nothing changes.
       expect(await src.setSize(800, 600)).toBe(3);
       expect(await src.setSize(640, 480)).toBe(0);

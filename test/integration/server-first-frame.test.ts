@@ -1,8 +1,9 @@
 /**
  * Full frames are sent once, against a real Xvfb: a new client's first frame, and the new
  * screen after a RANDR resize, are each followed by nothing while the screen stays unchanged
- * (the capture's full report after open and after a resize must merge into that frame rather
- * than reach the client as a second one: 1.2 MB of Raw here, 8 MB at 1080p).
+ * (the first poll after open or a resize compares the screen with the frame clients were sent;
+ * when it reported the whole screen instead, about one resize in four sent the client the new
+ * screen a second time: 300 KB of Raw here, 8 MB at 1080p).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientShows } from '../helpers/image-compare.js';
