@@ -124,7 +124,7 @@ export class Session {
     this.sender = new UpdateSender(
       {
         stream: () => this.stream,
-        write: (b) => this.write(b),
+        write: (b, onFlushed) => this.write(b, onFlushed),
         active: () => this.state === 'normal',
         supports: (e) => this.supports(e),
         guard: (fn) => this.guard(fn),

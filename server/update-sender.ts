@@ -63,8 +63,11 @@ const CONGESTION_RETRY_MS = 1000;
 export interface SenderLink {
   /** The connection (it may become a TLS socket during the handshake, never after). */
   stream(): Duplex;
-  /** Writes bytes to the client, counting them. */
-  write(b: Buffer): void;
+  /**
+   * Writes bytes to the client, counting them. `onFlushed`, if given, runs once the transport no
+   * longer references `b` (it may never run if the session closes first).
+   */
+  write(b: Buffer, onFlushed?: () => void): void;
   /** Is the session past the handshake and not closed? */
   active(): boolean;
   /** Did the client list this encoding or pseudo-encoding? */
@@ -392,7 +395,10 @@ export class UpdateSender {
     s.cork?.();
     this.link.write(encodeFramebufferUpdateHeader(rects + encoded.count));
     for (const b of before) this.link.write(b);
-    for (const c of encoded.chunks) this.link.write(c);
+    // Once the last chunk is flushed, so are all (writes complete in order): their pooled
+    // buffers may then be lent again.
+    const chunks = encoded.chunks;
+    chunks.forEach((c, i) => this.link.write(c, i === chunks.length - 1 ? () => this.encoder.recycle(chunks) : undefined));
     for (const b of after) this.link.write(b);
     if (this.link.supports(PseudoEncoding.Fence)) {
       const payload = this.congestion.ping();

@@ -36,6 +36,7 @@ import { encodeCopyRect } from './copy-rect.js';
 import { findSolidRects, SOLID_MIN_AREA, type SolidSplit } from './solid.js';
 import { clipToFramebuffer, joinColumns, splitRect, MAX_PIECE_AREA, MAX_PIECE_WIDTH } from './split.js';
 import { Palette, analyseColours } from './palette.js';
+import { BufferPool } from './buffer-pool.js';
 
 /** Counters per encoding since the session started (or the last `resetStats`). */
 export interface EncodingStats {
@@ -56,12 +57,13 @@ export interface EncodeManagerOptions {
   solidMinArea?: number;
 }
 
-const FACTORIES: Record<number, () => Encoder> = {
+/** Encoder factories; each lends its large buffers from the session's pool. */
+const FACTORIES: Record<number, (buffers: BufferPool) => Encoder> = {
   [Encoding.Raw]: createRawEncoder,
-  [Encoding.Zlib]: createZlibEncoder,
-  [Encoding.ZRLE]: createZrleEncoder,
+  [Encoding.Zlib]: (buffers) => createZlibEncoder({}, buffers),
+  [Encoding.ZRLE]: (buffers) => createZrleEncoder({}, buffers),
   [Encoding.Hextile]: createHextileEncoder,
-  [Encoding.RRE]: createRreEncoder,
+  [Encoding.RRE]: () => createRreEncoder(),
   [Encoding.Tight]: createTightEncoder,
   [Encoding.TightPNG]: createTightPngEncoder,
 };
@@ -107,6 +109,8 @@ export class EncodeManager {
   private readonly encoders = new Map<number, Encoder>();
   private readonly counters = new Map<number, MutableStats>();
   private readonly palette = new Palette(256);
+  /** Large buffers of every encoder of this session, lent until `recycle` (`buffer-pool.ts`). */
+  private readonly buffers = new BufferPool();
   private listed = new Set<number>();
   private preferred: number = Encoding.Raw;
   private solidEncoding: number | null = null;
@@ -255,12 +259,21 @@ export class EncodeManager {
     this.counters.clear();
   }
 
+  /**
+   * The chunks of an update are no longer referenced by anyone (the socket flushed them): their
+   * buffers that came from the encoders' pool may be lent again. Other buffers are ignored.
+   */
+  recycle(chunks: readonly Buffer[]): void {
+    this.buffers.giveAll(chunks);
+  }
+
   /** Frees every encoder (zlib streams). Pending encodes reject with VNC_ERR_CLOSED. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     for (const e of this.encoders.values()) e.dispose();
     this.encoders.clear();
+    this.buffers.dispose();
   }
 
   private encoder(encoding: number): Encoder {
@@ -268,7 +281,7 @@ export class EncodeManager {
     if (!e) {
       const make = FACTORIES[encoding];
       if (!make) throw new VncError(ErrorCode.Unsupported, `no encoder for ${encodingName(encoding)}`);
-      e = make();
+      e = make(this.buffers);
       this.encoders.set(encoding, e);
     }
     return e;

@@ -13,6 +13,7 @@ import { rectHeader } from './encoder.js';
 import { Encoding } from './encodings.js';
 import { packerCache, type PixelPacker } from './pixel-pack.js';
 import { Palette } from './palette.js';
+import { BufferPool } from './buffer-pool.js';
 import type { PixelBuffer } from '../../core/pixel-buffer.js';
 import type { Rect } from '../../core/geometry.js';
 
@@ -21,7 +22,8 @@ const RAW = 1, BG = 2, FG = 4, ANY = 8, COLOURED = 16;
 const CORNER_SLOTS = 64;
 const CORNER_SLOT_SHIFT = 32 - Math.log2(CORNER_SLOTS);
 
-export function createHextileEncoder(): Encoder {
+/** `buffers` lends the output (the session gives it back once the socket has flushed it). */
+export function createHextileEncoder(buffers = new BufferPool()): Encoder {
   const packerFor = packerCache('pixel');
   const palette = new Palette(256);
   const covered = new Uint8Array(256);
@@ -44,7 +46,7 @@ export function createHextileEncoder(): Encoder {
   function encodeTiles(fb: PixelBuffer, r: Rect, packer: PixelPacker, reserve: number): Buffer {
     const bpp = packer.bytesPerPixel;
     const tiles = Math.ceil(r.w / 16) * Math.ceil(r.h / 16);
-    const out = Buffer.allocUnsafe(reserve + tiles + r.w * r.h * bpp);
+    const out = buffers.take(reserve + tiles + r.w * r.h * bpp);
     let o = reserve;
     let bg = 0, bgValid = false, fg = 0, fgValid = false, lastRaw = false;
     const px = fb.pixels, stride = fb.stride;

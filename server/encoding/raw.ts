@@ -9,13 +9,15 @@ import type { Rect } from '../../core/geometry.js';
 import { rectHeader } from './encoder.js';
 import { Encoding } from './encodings.js';
 import { packerCache } from './pixel-pack.js';
+import { BufferPool } from './buffer-pool.js';
 
-export function createRawEncoder(): Encoder {
+/** `buffers` lends the output (the session gives it back once the socket has flushed it). */
+export function createRawEncoder(buffers = new BufferPool()): Encoder {
   const packerFor = packerCache('pixel');
   /** `reserve` bytes left free at the start, then the pixels. */
   const pixels = (fb: PixelBuffer, r: Rect, ctx: EncodeContext, reserve: number): Buffer => {
     const packer = packerFor(ctx.converter);
-    const out = Buffer.allocUnsafe(reserve + r.w * r.h * packer.bytesPerPixel);
+    const out = buffers.take(reserve + r.w * r.h * packer.bytesPerPixel);
     packer.packRect(fb, r, out, reserve);
     return out;
   };

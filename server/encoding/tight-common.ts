@@ -10,7 +10,7 @@ import { clampZlibLevel } from './zlib-stream.js';
 import { rectHeader } from './encoder.js';
 import type { ImageRun } from './image-runs.js';
 import { LITTLE_ENDIAN_HOST } from './pixel-pack.js';
-import type { RgbScratch } from './rgb-scratch.js';
+import type { BufferPool } from './buffer-pool.js';
 
 /** Control-byte compression types (high nibble). */
 export const TIGHT_FILL = 0x80;
@@ -37,7 +37,7 @@ export function compactLength(len: number): Buffer {
 
 /**
  * Pixels of `r` as packed R,G,B bytes (sharp's raw input; alpha-free so JPEGs are not black),
- * into `out` (exactly r.w × r.h × 3 bytes, e.g. from an `RgbScratch`); returns `out`.
+ * into `out` (exactly r.w × r.h × 3 bytes, e.g. from a `BufferPool`); returns `out`.
  */
 export function toRgb(fb: PixelBuffer, r: Rect, out: Buffer): Buffer {
   const px = fb.pixels;
@@ -105,7 +105,7 @@ export type RgbImageCoder = (rgb: Buffer, w: number, h: number) => Promise<Buffe
  * may still be reading it).
  */
 export function encodeImageRun(
-  fb: PixelBuffer, run: ImageRun<unknown>, scratch: RgbScratch, encoding: number, control: number, coder: RgbImageCoder,
+  fb: PixelBuffer, run: ImageRun<unknown>, scratch: BufferPool, encoding: number, control: number, coder: RgbImageCoder,
 ): Promise<Buffer[][]> {
   const rgb = toRgb(fb, run.rect, scratch.take(run.rect.w * run.rect.h * 3));
   return imageRunRects(run, rgb, encoding, control, coder).then((rects) => {

@@ -14,14 +14,16 @@
 export const GRADIENT_TPIXEL_BYTES = 3;
 
 /**
- * Returns the filtered copy of `tpixels`: `w`×`h` TPIXELs, 3 bytes each, rows packed.
- * Throws a RangeError when the length does not match.
+ * Writes the filtered copy of `tpixels` (`w`×`h` TPIXELs, 3 bytes each, rows packed) into `out`,
+ * which must be as long and another buffer, and returns it. Throws a RangeError when a length
+ * does not match.
  */
-export function gradientFilter(tpixels: Buffer, w: number, h: number): Buffer {
+export function gradientFilter(tpixels: Buffer, w: number, h: number, out: Buffer): Buffer {
   const rb = w * GRADIENT_TPIXEL_BYTES;
-  if (tpixels.length !== rb * h) throw new RangeError(`gradientFilter: ${tpixels.length} bytes for ${w}x${h} TPIXELs`);
+  if (tpixels.length !== rb * h || out.length !== tpixels.length) {
+    throw new RangeError(`gradientFilter: ${tpixels.length} bytes in, ${out.length} out for ${w}x${h} TPIXELs`);
+  }
   const v = tpixels;
-  const out = Buffer.allocUnsafe(v.length);
   if (h === 0 || w === 0) return out;
   // First row: no upper neighbours, so the prediction is the left byte (0 at the left edge).
   for (let i = 0; i < 3; i++) out[i] = v[i]!;

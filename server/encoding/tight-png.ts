@@ -12,7 +12,7 @@ import type { Encoder, EncodeContext, EncodedRects } from './encoder.js';
 import { rectHeader } from './encoder.js';
 import { Encoding } from './encodings.js';
 import { packerCache, type PixelPacker } from './pixel-pack.js';
-import { RgbScratch } from './rgb-scratch.js';
+import { BufferPool } from './buffer-pool.js';
 import { splitRect, MAX_PIECE_AREA } from './split.js';
 import { CompletionOrder } from './ordered.js';
 import { ImageRunBuilder, type ImageRun } from './image-runs.js';
@@ -34,9 +34,9 @@ type RgbKind = 'jpeg' | 'png';
 /** Pieces with more colours than this may go as JPEG (Tight's limit with a quality level). */
 const JPEG_MIN_COLOURS = 96;
 
-export function createTightPngEncoder(): Encoder {
+/** `buffers` lends the RGB of full-colour images (back once the image is made). */
+export function createTightPngEncoder(buffers = new BufferPool()): Encoder {
   const packerFor = packerCache('tpixel');
-  const rgbScratch = new RgbScratch();
   const order = new CompletionOrder();
   const palette = new Palette(256);
 
@@ -76,7 +76,7 @@ export function createTightPngEncoder(): Encoder {
         if (!run) return;
         const jpeg = run.kind === 'jpeg';
         if (jpeg) ctx.onLossy?.(run.rect);
-        parts.addMany(encodeImageRun(fb, run, rgbScratch, Encoding.TightPNG, jpeg ? TIGHT_JPEG : TIGHT_PNG,
+        parts.addMany(encodeImageRun(fb, run, buffers, Encoding.TightPNG, jpeg ? TIGHT_JPEG : TIGHT_PNG,
           jpeg ? (rgb, w, h) => encodeJpeg(rgb, w, h, quality) : (rgb, w, h) => encodePng(rgb, w, h, level)));
       };
       for (const p of splitRect(r, MAX_PIECE_AREA, TIGHT_MAX_WIDTH)) {
@@ -87,8 +87,6 @@ export function createTightPngEncoder(): Encoder {
       imageRun(runs.take());
       return parts.result(order);
     },
-    dispose() {
-      rgbScratch.dispose();
-    },
+    dispose() {},
   };
 }

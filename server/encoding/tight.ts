@@ -15,7 +15,7 @@ import type { Encoder, EncodeContext, EncodedRects } from './encoder.js';
 import { rectHeader } from './encoder.js';
 import { Encoding } from './encodings.js';
 import { packerCache, type PixelPacker } from './pixel-pack.js';
-import { RgbScratch } from './rgb-scratch.js';
+import { BufferPool } from './buffer-pool.js';
 import { Palette, analyseColours } from './palette.js';
 import { GRADIENT_TPIXEL_BYTES, gradientFilter } from './tight-gradient.js';
 import { splitRect, MAX_PIECE_AREA } from './split.js';
@@ -57,10 +57,13 @@ function streamLevels(compressLevel: number): [number, number, number, number] {
 /** zlib level of the full-colour stream per compress level 0, 1, 2, 3, 4+ (see streamLevels). */
 const FULL_COLOUR_ZLIB_LEVEL = [0, 1, 1, 2, 3] as const;
 
-export function createTightEncoder(): Encoder {
+/**
+ * `buffers` lends the filtered data (back once compressed), the compressed output and the RGB of
+ * JPEG images (back once the image is made).
+ */
+export function createTightEncoder(buffers = new BufferPool()): Encoder {
   const packerFor = packerCache('tpixel');
-  const rgbScratch = new RgbScratch();
-  const streams = [1, DEFAULT_TIGHT_COMPRESS_LEVEL, DEFAULT_TIGHT_COMPRESS_LEVEL, DEFAULT_TIGHT_COMPRESS_LEVEL].map((l) => new ZlibStream(l));
+  const streams = [1, DEFAULT_TIGHT_COMPRESS_LEVEL, DEFAULT_TIGHT_COMPRESS_LEVEL, DEFAULT_TIGHT_COMPRESS_LEVEL].map((l) => new ZlibStream(l, buffers));
   const palette = new Palette(256);
   const order = new CompletionOrder();
 
@@ -103,13 +106,15 @@ export function createTightEncoder(): Encoder {
       const data = n === 2 ? monoBits(fb, p) : indices(fb, p);
       return wrap(hdr, basic(head, data, stream, levels[stream]!));
     }
-    const data = Buffer.allocUnsafe(area * tp);
+    const data = buffers.take(area * tp);
     packer.packRect(fb, p, data, 0);
     const stream = isRepetitive(fb.pixels, fb.stride, p) ? STREAM_SMOOTH : STREAM_FULL;
     if (tp === GRADIENT_TPIXEL_BYTES) {
       // Full colour is photos, video and smooth UI: the gradient residuals compress far better.
       const head = Buffer.from([TIGHT_EXPLICIT_FILTER | (stream << 4), TIGHT_FILTER_GRADIENT]);
-      return wrap(hdr, basic(head, gradientFilter(data, p.w, p.h), stream, levels[stream]!));
+      const filtered = gradientFilter(data, p.w, p.h, buffers.take(data.length));
+      buffers.give(data);
+      return wrap(hdr, basic(head, filtered, stream, levels[stream]!));
     }
     return wrap(hdr, basic(Buffer.from([stream << 4]), data, stream, levels[stream]!));
   }
@@ -130,7 +135,7 @@ export function createTightEncoder(): Encoder {
 
   /** Palette data: one index byte per pixel. */
   function indices(fb: PixelBuffer, p: Rect): Buffer {
-    const out = Buffer.allocUnsafe(p.w * p.h);
+    const out = buffers.take(p.w * p.h);
     const px = fb.pixels;
     let o = 0;
     for (let y = 0; y < p.h; y++) {
@@ -156,7 +161,7 @@ export function createTightEncoder(): Encoder {
         if (!run) return;
         ctx.onLossy?.(run.rect);
         const quality = ctx.qualityLevel!;
-        parts.addMany(encodeImageRun(fb, run, rgbScratch, Encoding.Tight, TIGHT_JPEG, (rgb, w, h) => encodeJpeg(rgb, w, h, quality)));
+        parts.addMany(encodeImageRun(fb, run, buffers, Encoding.Tight, TIGHT_JPEG, (rgb, w, h) => encodeJpeg(rgb, w, h, quality)));
       };
       for (const p of splitRect(r, MAX_PIECE_AREA, TIGHT_MAX_WIDTH)) {
         const out = encodePiece(fb, p, ctx, packer);
@@ -168,7 +173,6 @@ export function createTightEncoder(): Encoder {
     },
     dispose() {
       for (const s of streams) s.dispose();
-      rgbScratch.dispose();
     },
   };
 }

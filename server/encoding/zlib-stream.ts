@@ -20,6 +20,7 @@
  */
 import zlib from 'node:zlib';
 import { ErrorCode, VncError } from '../../core/errors.js';
+import type { BufferPool } from './buffer-pool.js';
 
 /** Deflate levels accepted by node's zlib (0 = stored … 9 = best). */
 export function clampZlibLevel(level: number): number {
@@ -52,7 +53,11 @@ export class ZlibStream {
   private failed: Error | null = null;
   private disposed = false;
 
-  constructor(level: number) {
+  /**
+   * With a `pool`, input lent by it goes back once compressed, and output made of several zlib
+   * chunks is joined into a buffer from it (given back by whoever sends it).
+   */
+  constructor(level: number, private readonly pool?: BufferPool) {
     this.level = clampZlibLevel(level);
     this.deflate = zlib.createDeflate({ level: this.level });
     this.deflate.on('data', (c: Buffer) => this.chunks.push(c));
@@ -62,7 +67,9 @@ export class ZlibStream {
   /**
    * Compresses `data` as the next part of the stream and resolves with the bytes that the client
    * must inflate for it. `data` must not be modified until the promise settles (zlib reads it
-   * later, on the thread pool). A different `level` applies from this call on.
+   * later, on the thread pool); if it is from the stream's pool, it is given back then (on
+   * success: after a failure the native side may not be done with it). A different `level`
+   * applies from this call on.
    */
   compress(data: Uint8Array, level = this.level): Promise<Buffer> {
     if (this.disposed) return Promise.reject(new VncError(ErrorCode.Closed, 'zlib stream disposed'));
@@ -138,10 +145,22 @@ export class ZlibStream {
     // Flush callbacks arrive in write order; after fail() the job is gone and nothing is sent.
     if (this.inFlight[0] !== job) return;
     this.inFlight.shift();
-    const out = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    this.pool?.give(job.data);
+    const out = this.chunks.length === 1 ? this.chunks[0]! : this.join(this.chunks);
     this.chunks = [];
     job.resolve(out);
     if (!this.inFlight.length) this.pump();
+  }
+
+  /** One buffer of `chunks` (from the pool when there is one). */
+  private join(chunks: readonly Buffer[]): Buffer {
+    if (!this.pool) return Buffer.concat(chunks);
+    let total = 0;
+    for (const c of chunks) total += c.length;
+    const out = this.pool.take(total);
+    let o = 0;
+    for (const c of chunks) o += c.copy(out, o);
+    return out;
   }
 
   private fail(err: Error): void {

@@ -12,6 +12,7 @@ import { Encoding } from './encodings.js';
 import { packerCache } from './pixel-pack.js';
 import { splitRect, MAX_PIECE_AREA } from './split.js';
 import { ZlibStream } from './zlib-stream.js';
+import { BufferPool } from './buffer-pool.js';
 import { isRepetitive, zlibLevelFor } from './content-class.js';
 
 /** zlib level when the client sent no compression level. */
@@ -22,10 +23,11 @@ export interface ZlibEncoderOptions {
   maxPieceArea?: number;
 }
 
-export function createZlibEncoder(options: ZlibEncoderOptions = {}): Encoder {
+/** `buffers` lends the packed pixels (back once compressed) and the compressed output. */
+export function createZlibEncoder(options: ZlibEncoderOptions = {}, buffers = new BufferPool()): Encoder {
   const maxArea = options.maxPieceArea ?? MAX_PIECE_AREA;
   const packerFor = packerCache('pixel');
-  const stream = new ZlibStream(DEFAULT_ZLIB_LEVEL);
+  const stream = new ZlibStream(DEFAULT_ZLIB_LEVEL, buffers);
   return {
     encoding: Encoding.Zlib,
     encode(fb, r, ctx): Promise<EncodedRects> {
@@ -34,7 +36,7 @@ export function createZlibEncoder(options: ZlibEncoderOptions = {}): Encoder {
       // Every piece is packed now (the framebuffer may change once we return) and handed to
       // the stream in order; the flushes then complete in the same order.
       const parts = splitRect(r, maxArea, 65535).map(async (p) => {
-        const raw = Buffer.allocUnsafe(p.w * p.h * packer.bytesPerPixel);
+        const raw = buffers.take(p.w * p.h * packer.bytesPerPixel);
         packer.packRect(fb, p, raw, 0);
         const z = stream.compress(raw, zlibLevelFor(isRepetitive(fb.pixels, fb.stride, p), clientLevel));
         const head = Buffer.allocUnsafe(16);

@@ -16,6 +16,7 @@ import { packerCache, type PixelPacker } from './pixel-pack.js';
 import { Palette } from './palette.js';
 import { splitRect } from './split.js';
 import { ZlibStream } from './zlib-stream.js';
+import { BufferPool } from './buffer-pool.js';
 import { isRepetitive, zlibLevelFor } from './content-class.js';
 import type { PixelBuffer } from '../../core/pixel-buffer.js';
 import type { Rect } from '../../core/geometry.js';
@@ -44,10 +45,11 @@ function runLengthBytes(n: number): number {
   return ((n - 1) / 255 | 0) + 1;
 }
 
-export function createZrleEncoder(options: ZrleEncoderOptions = {}): Encoder {
+/** `buffers` lends the tile data (back once compressed) and the compressed output. */
+export function createZrleEncoder(options: ZrleEncoderOptions = {}, buffers = new BufferPool()): Encoder {
   const maxArea = options.maxPieceArea ?? 2048 * TILE;
   const packerFor = packerCache('cpixel');
-  const stream = new ZlibStream(DEFAULT_ZRLE_LEVEL);
+  const stream = new ZlibStream(DEFAULT_ZRLE_LEVEL, buffers);
   // Colours beyond PALETTE_MODE_MAX_COLOURS would never be used, so the analysis stops
   // recording them there (same output; no measurable speed difference on photos).
   const palette = new Palette(PALETTE_MODE_MAX_COLOURS);
@@ -56,7 +58,7 @@ export function createZrleEncoder(options: ZrleEncoderOptions = {}): Encoder {
     const cp = packer.bytesPerPixel;
     const tiles = Math.ceil(p.w / TILE) * Math.ceil(p.h / TILE);
     // Every tile is at most 1 + raw size, since raw is always a candidate.
-    const out = Buffer.allocUnsafe(tiles + p.w * p.h * cp);
+    const out = buffers.take(tiles + p.w * p.h * cp);
     let o = 0;
     for (let ty = p.y; ty < p.y + p.h; ty += TILE) {
       for (let tx = p.x; tx < p.x + p.w; tx += TILE) {
