@@ -106,16 +106,15 @@ export function createTightEncoder(buffers = new BufferPool()): Encoder {
       const data = n === 2 ? monoBits(fb, p) : indices(fb, p);
       return wrap(hdr, basic(head, data, stream, levels[stream]!));
     }
-    const data = buffers.take(area * tp);
-    packer.packRect(fb, p, data, 0);
     const stream = isRepetitive(fb.pixels, fb.stride, p) ? STREAM_SMOOTH : STREAM_FULL;
     if (tp === GRADIENT_TPIXEL_BYTES) {
       // Full colour is photos, video and smooth UI: the gradient residuals compress far better.
       const head = Buffer.from([TIGHT_EXPLICIT_FILTER | (stream << 4), TIGHT_FILTER_GRADIENT]);
-      const filtered = gradientFilter(data, p.w, p.h, buffers.take(data.length));
-      buffers.give(data);
+      const filtered = gradientFilter(fb.pixels, fb.stride, p, buffers.take(area * tp));
       return wrap(hdr, basic(head, filtered, stream, levels[stream]!));
     }
+    const data = buffers.take(area * tp);
+    packer.packRect(fb, p, data, 0);
     return wrap(hdr, basic(Buffer.from([stream << 4]), data, stream, levels[stream]!));
   }
 

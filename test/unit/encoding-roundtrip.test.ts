@@ -124,7 +124,7 @@ describe('Tight specifics', () => {
         tpixels.writeUIntBE(v & 0xffffff, (j * r.w + i) * 3, 3);
       }
     const plain = deflateSync(tpixels, { level: 3 }).length;
-    const filtered = deflateSync(gradientFilter(tpixels, r.w, r.h, Buffer.alloc(tpixels.length)), { level: 3 }).length;
+    const filtered = deflateSync(gradientFilter(fb.pixels, fb.stride, r, Buffer.alloc(tpixels.length)), { level: 3 }).length;
     expect(filtered).toBeLessThan(plain);
     expect(wire.length).toBeLessThan(plain);
   });
