@@ -75,6 +75,7 @@ export function createZrleEncoder(options: ZrleEncoderOptions = {}, buffers = ne
     palette.clear();
     let overflow = false;
     let plainRle = 0, paletteRle = 0;
+    const raw = w * h * cp;
     let prev = px[y * stride + x]!, run = 0;
     for (let j = 0; j < h; j++) {
       let s = (y + j) * stride + x;
@@ -88,6 +89,9 @@ export function createZrleEncoder(options: ZrleEncoderOptions = {}, buffers = ne
         prev = v;
         run = 1;
       }
+      // Too many colours for a palette and plain RLE already over raw (it only grows): the tile
+      // is raw whatever the rest holds, so photo and video tiles skip the rest of the analysis.
+      if (overflow && plainRle > raw) return writeRaw(px, stride, x, y, w, h, packer, out, o);
     }
     plainRle += cp + runLengthBytes(run);
     paletteRle += run === 1 ? 1 : 1 + runLengthBytes(run);
@@ -98,8 +102,6 @@ export function createZrleEncoder(options: ZrleEncoderOptions = {}, buffers = ne
       out[o++] = 1;
       return packer.pack(palette.colours[0]!, out, o);
     }
-    const area = w * h;
-    const raw = area * cp;
     const bits = n <= 2 ? 1 : n <= 4 ? 2 : 4;
     // The palette holds at most PALETTE_MODE_MAX_COLOURS: past that it overflowed.
     const palettes = !overflow;
@@ -112,6 +114,10 @@ export function createZrleEncoder(options: ZrleEncoderOptions = {}, buffers = ne
     if (best === packed) return writePacked(px, stride, x, y, w, h, bits, packer, out, o);
     if (best === palRle) return writePaletteRle(px, stride, x, y, w, h, packer, out, o);
     if (best === plainRle) return writePlainRle(px, stride, x, y, w, h, packer, out, o);
+    return writeRaw(px, stride, x, y, w, h, packer, out, o);
+  }
+
+  function writeRaw(px: Uint32Array, stride: number, x: number, y: number, w: number, h: number, packer: PixelPacker, out: Buffer, o: number): number {
     out[o++] = 0;
     for (let j = 0; j < h; j++) o = packer.packRun(px, (y + j) * stride + x, w, out, o);
     return o;

@@ -59,6 +59,20 @@ describe('ZRLE subencoding choice', () => {
       expect(new Set(palette).size).toBe(n);
     }
   });
+
+  it('stops analysing a tile only once raw is certain: noise over 47 rows then flat is plain RLE, over 49 rows raw', async () => {
+    // Noise costs plain RLE 4 bytes per pixel (CPIXEL + length) against raw's 3: after 48 of 64
+    // rows it equals raw (12288 bytes). A flat remainder then adds one run: plain RLE still wins
+    // up to 47 noise rows, and the analysis must not give up on a partial count.
+    const tile = (noiseRows: number): PixelBuffer => {
+      const fb = createPixelBuffer(64, 64);
+      for (let i = 0; i < 64 * 64; i++) fb.pixels[i] = i < noiseRows * 64 ? (Math.imul(i + 1, 0x9e3779b1) >>> 8) : 0x336699;
+      return fb;
+    };
+    expect((await tileBytes(tile(47)))[0], '47 noise rows').toBe(128);
+    expect((await tileBytes(tile(49)))[0], '49 noise rows').toBe(0);
+    for (const n of [47, 49]) await roundTrip(createZrleEncoder(), tile(n), [{ x: 0, y: 0, w: 64, h: 64 }], ctxFor(FORMATS.native32!));
+  });
 });
 
 describe('Palette.sortByColour', () => {
