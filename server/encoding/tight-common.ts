@@ -100,16 +100,16 @@ export function encodePng(rgb: Buffer, w: number, h: number, compressLevel: numb
 export type RgbImageCoder = (rgb: Buffer, w: number, h: number) => Promise<Buffer>;
 
 /**
- * `imageRunRects` for `run` of `fb`, its RGB converted into a buffer from `scratch` that goes
+ * `imageRunRects` for `run` of `fb`, its RGB converted into a buffer lent by `buffers` that goes
  * back once every image of the run is done (on failure it is dropped: an image of another piece
  * may still be reading it).
  */
 export function encodeImageRun(
-  fb: PixelBuffer, run: ImageRun<unknown>, scratch: BufferPool, encoding: number, control: number, coder: RgbImageCoder,
+  fb: PixelBuffer, run: ImageRun<unknown>, buffers: BufferPool, encoding: number, control: number, coder: RgbImageCoder,
 ): Promise<Buffer[][]> {
-  const rgb = toRgb(fb, run.rect, scratch.take(run.rect.w * run.rect.h * 3));
+  const rgb = toRgb(fb, run.rect, buffers.take(run.rect.w * run.rect.h * 3));
   return imageRunRects(run, rgb, encoding, control, coder).then((rects) => {
-    scratch.give(rgb);
+    buffers.give(rgb);
     return rects;
   });
 }

@@ -55,7 +55,6 @@ async function connectViewer(port: number, encodings: number[]): Promise<Viewer>
   return v;
 }
 
-
 /** Requests and reads updates until the viewer's framebuffer equals `truth` (bounded). */
 async function syncTo(v: Viewer, truth: PixelBuffer, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -19,7 +19,6 @@ const ENC_DESKTOP_SIZE = -223;
 /** Longer than the frame clock's idle poll and a verify slice, so the first poll has run. */
 const QUIET_WINDOW_MS = 1200;
 
-
 async function rawClient(port: number, encodings = [ENC_RAW]): Promise<{ client: RfbClient; bytes: () => number }> {
   const client = await new RfbClient({ port, timeoutMs: 15_000 }).connect();
   let bytes = 0;
