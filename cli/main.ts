@@ -25,13 +25,24 @@ import { loadTls } from './tls-setup.js';
 
 type Closer = () => Promise<void>;
 
-/** Resolves on the first SIGINT/SIGTERM (or when `abort` is called). */
-function shutdownSignal(): { promise: Promise<string>; abort: (why: string) => void; dispose: () => void } {
+/**
+ * Resolves on the first SIGINT/SIGTERM (or when `abort` is called). Later signals are only
+ * logged until `dispose`, which the caller calls once the cleanup is done: Ctrl-C under
+ * `npm start` delivers the terminal's SIGINT and then the copy npm forwards, and with no handler
+ * left the second one killed the process mid-cleanup, leaving the private Xvfb and the --run
+ * program behind. The cleanup is bounded on its own (Xvfb gets SIGKILL after a grace period).
+ */
+function shutdownSignal(log: Logger): { promise: Promise<string>; abort: (why: string) => void; dispose: () => void } {
   let resolve!: (why: string) => void;
   const promise = new Promise<string>((r) => (resolve = r));
-  const onSignal = (sig: NodeJS.Signals) => resolve(sig);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  let received = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (received) log.info('already shutting down', { signal: sig });
+    received = true;
+    resolve(sig);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   return {
     promise,
     abort: resolve,
@@ -123,7 +134,7 @@ async function runServer(opts: ServerCliOptions, log: Logger): Promise<number> {
     console.log(`vnc-runner: TLS certificate SHA-256 fingerprint ${serverTls.fingerprint256}`);
   }
   // ---- end TLS ----
-  const stop = shutdownSignal();
+  const stop = shutdownSignal(log);
   let fatal: string | null = null;
   const { server, display } = await startDesktopServer(opts, log, (why) => {
     fatal = why;
@@ -154,9 +165,9 @@ async function runServer(opts: ServerCliOptions, log: Logger): Promise<number> {
     throw err;
   }
   const why = await stop.promise;
-  stop.dispose();
   log.info('shutting down', { reason: why });
   await shutdown(closers, server, display, log);
+  stop.dispose();
   if (fatal) {
     log.error('exiting after a fatal error', { reason: fatal });
     return 1;
@@ -166,7 +177,7 @@ async function runServer(opts: ServerCliOptions, log: Logger): Promise<number> {
 
 async function runGatewayRunner(opts: RunnerCliOptions, log: Logger): Promise<number> {
   const abort = new AbortController();
-  const stop = shutdownSignal();
+  const stop = shutdownSignal(log);
   let fatal: string | null = null;
   void stop.promise.then(() => abort.abort());
   const { server, display } = await startDesktopServer(opts, log, (why) => {
@@ -188,8 +199,8 @@ async function runGatewayRunner(opts: RunnerCliOptions, log: Logger): Promise<nu
       },
     );
   } finally {
-    stop.dispose();
     await shutdown([], server, display, log);
+    stop.dispose();
   }
   return fatal ? 1 : code;
 }
