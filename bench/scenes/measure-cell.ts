@@ -17,7 +17,7 @@ import { encodingName } from '../../server/encoding/encodings.js';
 import type { PixelBuffer } from '../../core/pixel-buffer.js';
 import { compareShown, type ImageQuality } from '../lib/psnr.js';
 import { RfbTestDecoder } from '../lib/rfb-decoders.js';
-import { processCpuMs } from './cpu.js';
+import { cpuMsBetween, cpuSample } from './cpu.js';
 import type { ScenePlayer } from './player.js';
 import type { TypingPlan } from './scene-catalog.js';
 import { SceneClient, type SceneUpdate } from './scene-client.js';
@@ -129,7 +129,7 @@ export async function measureCell(opts: CellOptions): Promise<CellMeasurement> {
     const latencies: number[] = [];
     let keysMissed = 0;
 
-    const cpu0 = await processCpuMs(server.pid, opts.ticksPerSecond);
+    const cpu0 = await cpuSample(server.pid, opts.ticksPerSecond);
     const t0 = performance.now();
     const end = t0 + opts.durationMs;
     player.play();
@@ -182,7 +182,7 @@ export async function measureCell(opts: CellOptions): Promise<CellMeasurement> {
       opts.onUpdate?.(u, u.completedAt - t0);
     }
     const elapsedMs = performance.now() - t0;
-    const cpuMs = (await processCpuMs(server.pid, opts.ticksPerSecond)) - cpu0;
+    const cpuMs = cpuMsBetween(cpu0, await cpuSample(server.pid, opts.ticksPerSecond));
     if (typingTimer) clearTimeout(typingTimer);
     const stats = await player.pause();
     let settled: ImageQuality | undefined;

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseSceneBenchArgs, planCells } from '../../bench/scenes/args.js';
-import { parseStatTicks } from '../../bench/scenes/cpu.js';
+import { cpuMsBetween, cpuSample, parseSchedstatNs, parseStatTicks } from '../../bench/scenes/cpu.js';
 import { encodingConfig } from '../../bench/scenes/encodings.js';
 import { evaluateTargets, toCell, withTargets, type CellResult } from '../../bench/scenes/results.js';
 import { renderSceneTable } from '../../bench/scenes/report.js';
@@ -169,6 +169,37 @@ describe('CPU time and typed-key cells', () => {
     const fields = ['S', '1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '120', '30', '0', '0'];
     expect(parseStatTicks(`1234 (node (x) y) ${fields.join(' ')}`)).toBe(150);
     expect(() => parseStatTicks('garbage')).toThrow();
+  });
+
+  it('counts thread run times to the nanosecond, and falls back to ticks when a thread exited', () => {
+    expect(parseSchedstatNs('1234567 89 10\n')).toBe(1_234_567);
+    expect(parseSchedstatNs('')).toBeNull();
+    expect(parseSchedstatNs('x 1 2')).toBeNull();
+    const before = { tickMs: 100, threadNs: new Map([[10, 5_000_000], [11, 1_000_000]]) };
+    // 3 ms on thread 10, 0.5 ms on 11, and a new thread 12 with 0.25 ms: less than one tick.
+    const after = { tickMs: 100, threadNs: new Map([[10, 8_000_000], [11, 1_500_000], [12, 250_000]]) };
+    expect(cpuMsBetween(before, after)).toBeCloseTo(3.75, 9);
+    // Thread 11 exited with its run time: only the ticks count every thread.
+    const exited = { tickMs: 120, threadNs: new Map([[10, 8_000_000]]) };
+    expect(cpuMsBetween(before, exited)).toBe(20);
+    expect(cpuMsBetween({ tickMs: 100, threadNs: null }, after)).toBe(0);
+  });
+
+  it('samples a live process: busy work shows up to well under a tick', async () => {
+    const ticks = 100;
+    const a = await cpuSample(process.pid, ticks);
+    expect(a.threadNs?.size ?? 0, 'this kernel gives per-thread schedstat').toBeGreaterThan(0);
+    const start = process.cpuUsage();
+    let x = 0;
+    while ((process.cpuUsage(start).user + process.cpuUsage(start).system) < 15_000) x += Math.sqrt(x + 1);
+    const b = await cpuSample(process.pid, ticks);
+    const used = cpuMsBetween(a, b);
+    const own = (process.cpuUsage(start).user + process.cpuUsage(start).system) / 1000;
+    expect(x).toBeGreaterThan(0);
+    // At least the busy loop, and not more than the process's own count plus other threads' bit.
+    expect(used).toBeGreaterThanOrEqual(14);
+    expect(used).toBeLessThan(own + 50);
+    await expect(cpuSample(2 ** 22 + 1, ticks)).rejects.toMatchObject({ code: 'VNC_ERR_DESKTOP' });
   });
 
   it('maps each key to the cell its echo appears in, with a Return after each line', () => {
