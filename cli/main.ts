@@ -16,14 +16,15 @@ import { WindowDesktop } from './window-desktop.js';
 import { VncServer } from '../server/vnc-server.js';
 import type { Desktop } from '../server/desktop.js';
 import { listenTcp } from '../server/listeners/tcp-listener.js';
-import { listenWebSocket } from '../server/listeners/ws-listener.js';
-import { listenHttpViewer } from '../server/listeners/http-viewer.js';
-import { parseGatewayArgs, runGatewayCommand, runRunner } from '../gateway/index.js';
 import type { ServerOptionsInput } from '../server/options.js';
 import { resolveServerTls, type TlsCredentials } from '../server/tls.js';
-import { loadTls } from './tls-setup.js';
 
 type Closer = () => Promise<void>;
+
+// The gateway client, TLS certificate generation and the browser listeners are imported where
+// they are used: a plain `--listen` server then never loads undici, the X.509 libraries or ws,
+// which made every start slower and left megabytes of startup garbage for V8 to collect while
+// the first clients were being served (`npm run bench`, idle scene).
 
 /**
  * Resolves on the first SIGINT/SIGTERM (or when `abort` is called). Later signals are only
@@ -125,6 +126,7 @@ async function runServer(opts: ServerCliOptions, log: Logger): Promise<number> {
   let tlsCredentials: TlsCredentials | undefined;
   const extra: Pick<ServerOptionsInput, 'tls' | 'requireTls' | 'plainUsername'> = {};
   if (opts.tls) {
+    const { loadTls } = await import('./tls-setup.js');
     const loaded = await loadTls(opts.tls, log.child('tls'));
     const serverTls = resolveServerTls(loaded.credentials); // VNC_ERR_CONFIG (exit 2) for a bad pair
     tlsCredentials = loaded.credentials;
@@ -149,12 +151,14 @@ async function runServer(opts: ServerCliOptions, log: Logger): Promise<number> {
     console.log(`vnc-runner: VNC server on ${formatHostPort(tcp.address)} (display ${display.display}, ${security})`);
     const tlsOption = tlsCredentials ? { tls: tlsCredentials } : {};
     if (opts.http) {
+      const { listenHttpViewer } = await import('../server/listeners/http-viewer.js');
       const viewer = await listenHttpViewer({ host: opts.http.host, port: opts.http.port, onConnection, logger: log.child('http'), allowedOrigins: opts.allowOrigins, ...tlsOption });
       closers.push(() => viewer.close());
       console.log(`vnc-runner: web viewer at ${viewer.url}`);
     }
     if (opts.ws) {
       const origins = opts.allowOrigins === '*' ? '*' : [...opts.allowOrigins, ...(opts.http ? httpOrigins(opts.http, tlsCredentials ? 'https' : 'http') : [])];
+      const { listenWebSocket } = await import('../server/listeners/ws-listener.js');
       const ws = await listenWebSocket({ host: opts.ws.host, port: opts.ws.port, onConnection, logger: log.child('ws'), allowedOrigins: origins, ...tlsOption });
       closers.push(() => ws.close());
       console.log(`vnc-runner: WebSocket listener on ${formatHostPort(ws.address)}`);
@@ -186,6 +190,7 @@ async function runGatewayRunner(opts: RunnerCliOptions, log: Logger): Promise<nu
   });
   let code: number;
   try {
+    const { runRunner } = await import('../gateway/index.js');
     code = await runRunner(
       opts.runner,
       (stream) => server.handleConnection(stream, { remoteAddress: 'gateway-tunnel', transport: 'tunnel' }).whenClosed(),
@@ -241,6 +246,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   if (opts.mode === 'gateway') {
     const log = createLogger({ level: 'info', scope: 'gateway' });
+    const { parseGatewayArgs, runGatewayCommand } = await import('../gateway/index.js');
     return runGatewayCommand(parseGatewayArgs(opts.argv, process.env), log);
   }
   const log = createLogger({ level: opts.logLevel });

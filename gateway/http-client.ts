@@ -7,6 +7,7 @@
 import { Agent, fetch, type Dispatcher } from 'undici';
 import { ErrorCode, VncError } from '../core/errors.js';
 import { parseRetryAfter } from './backoff.js';
+import { parseGatewayUrl } from './gateway-url.js';
 import { parseCommandList, type GatewayCommand } from './commands.js';
 import { buildSignedHeaders, type SigningCredentials } from './signing.js';
 
@@ -171,23 +172,6 @@ export class GatewayHttpClient {
       throw new GatewayHttpError(`${what}: response is not JSON`, 'protocol', res.status);
     }
   }
-}
-
-/** Validate `--gateway-url`: http(s) only, no credentials in it. */
-export function parseGatewayUrl(raw: string): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new VncError(ErrorCode.Config, `gateway URL is not a valid URL: ${JSON.stringify(raw)}`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new VncError(ErrorCode.Config, `gateway URL must be http:// or https://, got ${url.protocol}`);
-  }
-  if (url.username || url.password) {
-    throw new VncError(ErrorCode.Config, 'gateway URL must not contain credentials');
-  }
-  return url;
 }
 
 function enc(s: string): string {

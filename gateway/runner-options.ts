@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import { inspect } from 'node:util';
 import { ErrorCode, VncError } from '../core/errors.js';
-import { parseGatewayUrl } from './http-client.js';
+import { parseGatewayUrl } from './gateway-url.js';
 
 export type DisplayMode = 'screen' | 'window';
 

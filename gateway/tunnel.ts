@@ -10,7 +10,8 @@ import { Duplex } from 'node:stream';
 import WebSocket, { type RawData } from 'ws';
 import { ErrorCode, VncError } from '../core/errors.js';
 import { parseRetryAfter } from './backoff.js';
-import { GatewayHttpError, parseGatewayUrl } from './http-client.js';
+import { GatewayHttpError } from './http-client.js';
+import { parseGatewayUrl } from './gateway-url.js';
 import { buildSignedHeaders, type SigningCredentials } from './signing.js';
 
 export interface TunnelOptions {

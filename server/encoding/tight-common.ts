@@ -2,7 +2,6 @@
  * Pieces shared by Tight (7) and TightPNG (-260): compact lengths, the BGRX → RGB swizzle that
  * sharp needs, JPEG and PNG compression through sharp, and the content analysis thresholds.
  */
-import sharp from 'sharp';
 import type { PixelBuffer } from '../../core/pixel-buffer.js';
 import type { Rect } from '../../core/geometry.js';
 import { ErrorCode, VncError } from '../../core/errors.js';
@@ -82,7 +81,17 @@ export function jpegQuality(level: number): { quality: number; chromaSubsampling
   return { quality: JPEG_QUALITY[l]!, chromaSubsampling: l >= 8 ? '4:4:4' : '4:2:0' };
 }
 
-export function encodeJpeg(rgb: Buffer, w: number, h: number, level: number): Promise<Buffer> {
+/**
+ * sharp (libvips) is loaded at the first image, not at startup: most sessions never ask for
+ * JPEG or PNG, and loading it cost every server start time and resident memory. The module
+ * loader caches it, so later calls only await a settled promise.
+ */
+async function loadSharp(): Promise<typeof import('sharp').default> {
+  return (await import('sharp')).default;
+}
+
+export async function encodeJpeg(rgb: Buffer, w: number, h: number, level: number): Promise<Buffer> {
+  const sharp = await loadSharp();
   return sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).jpeg(jpegQuality(level)).toBuffer();
 }
 
@@ -91,8 +100,9 @@ export function encodeJpeg(rgb: Buffer, w: number, h: number, level: number): Pr
  * halve the bytes (measured in `npm run bench`: TightPNG video 17.2 → 8.8 MB/s, slideshow
  * 3.2 → 1.8 MB/s); few-coloured pieces, where filters hurt, go as palette PNGs instead.
  */
-export function encodePng(rgb: Buffer, w: number, h: number, compressLevel: number): Promise<Buffer> {
+export async function encodePng(rgb: Buffer, w: number, h: number, compressLevel: number): Promise<Buffer> {
   const compressionLevel = clampZlibLevel(compressLevel);
+  const sharp = await loadSharp();
   return sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).png({ compressionLevel, palette: false, adaptiveFiltering: true }).toBuffer();
 }
 
