@@ -21,6 +21,11 @@ x0vncserver and x11vnc side by side when they are installed.
                         both support, so each of ours has a same-encoding comparison)
   --seconds N           seconds per cell (default full: 10, as the issue's measurements; 3 for
                         raw and hextile, which keep no compression state; short: 1.5)
+  --warmup N            seconds the scene plays before each cell's measurement, with the
+                        client connected, after which the scene restarts from its first frame
+                        (default full: 2; short: 0.5; 0 = none): figures are steady state, not
+                        a server's first seconds (a JIT-compiled server compiles its encoder
+                        then)
   --compress N          compression level sent to every server, 0..9 (default 2)
   --seed N              scene seed (default 1)
   --json FILE           results (default bench/results/scenes-latest.json)
@@ -44,6 +49,8 @@ export interface SceneBenchArgs {
   readonly peerEncodings: readonly EncodingId[];
   /** Fixed seconds per cell, or null for the mode's defaults. */
   readonly seconds: number | null;
+  /** Seconds of scene played before each cell's measurement (see `--warmup`). */
+  readonly warmupSeconds: number;
   readonly compress: number;
   readonly seed: number;
   readonly jsonPath: string | null;
@@ -84,6 +91,7 @@ export function parseSceneBenchArgs(argv: readonly string[]): SceneBenchArgs {
   let encodings: EncodingId[] | null = null;
   let peerEncodings: EncodingId[] = ['tight', 'tight-jpeg6', 'zrle', 'hextile'];
   let seconds: number | null = null;
+  let warmup: number | null = null;
   let compress = 2;
   let seed = 1;
   let jsonPath: string | null = null;
@@ -113,6 +121,13 @@ export function parseSceneBenchArgs(argv: readonly string[]): SceneBenchArgs {
         seconds = n;
         break;
       }
+      case '--warmup': {
+        const v = value();
+        const n = Number(v);
+        if (!(Number.isFinite(n) && n >= 0 && n <= 60)) throw new RangeError(`--warmup must be a number from 0 to 60 (got "${v}")`);
+        warmup = n;
+        break;
+      }
       case '--compress': compress = integer(value(), a, 0, 9); break;
       case '--seed': seed = integer(value(), a, 0, 0xffffffff); break;
       case '--json': jsonPath = value(); break;
@@ -132,6 +147,7 @@ export function parseSceneBenchArgs(argv: readonly string[]): SceneBenchArgs {
     encodings: encodings ?? (short ? ['tight', 'tight-jpeg6'] : [...ENCODING_IDS]),
     peerEncodings: peerEncodings.filter((e) => e !== 'tightpng'),
     seconds,
+    warmupSeconds: warmup ?? (short ? 0.5 : 2),
     compress,
     seed,
     jsonPath,

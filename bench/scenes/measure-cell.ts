@@ -1,7 +1,8 @@
 /**
  * One cell of the matrix: one server, one scene, one encoding. The scene is reset to frame 0,
  * a fresh client connects, asks for its encodings and a full frame, drains until the screen is
- * quiet, and then the scene plays for `durationMs` while the client keeps exactly one
+ * quiet, warms up (the scene plays for `warmupMs` and restarts from frame 0), and then the scene
+ * plays for `durationMs` while the client keeps exactly one
  * incremental update request outstanding — the next one is sent as soon as an update has been
  * read, as a viewer on a fast link does. Bytes are counted per update on the wire; the server's
  * CPU time comes from /proc. In the typing scene the client also types (at the scene's rate)
@@ -29,6 +30,12 @@ export interface CellOptions {
   readonly player: ScenePlayer;
   readonly encodings: readonly number[];
   readonly durationMs: number;
+  /**
+   * The scene plays this long before the measurement, with the client reading updates as in
+   * the cell, and then restarts from frame 0: what is measured is the server's steady state,
+   * not its first seconds with this scene and encoding (see `warmUp`). 0 = none.
+   */
+  readonly warmupMs: number;
   readonly ticksPerSecond: number;
   /** Set for the typing scene. */
   readonly typing?: TypingPlan;
@@ -105,6 +112,28 @@ async function drainUntilQuiet(client: SceneClient, quietMs = QUIET_MS, boundMs 
   }
 }
 
+/**
+ * Plays the scene for `ms` while the client keeps one request outstanding, then draws frame 0
+ * again and drains until quiet. Every server gets the same warm-up. It matters for ours: V8
+ * compiles the hot encoder paths with a scene's content in the first seconds (background
+ * compile threads counted in the process's CPU), and a 3 s cell measured that more than the
+ * scene.
+ */
+async function warmUp(client: SceneClient, player: ScenePlayer, ms: number): Promise<void> {
+  if (ms <= 0) return;
+  const end = performance.now() + ms;
+  player.play();
+  for (;;) {
+    const left = end - performance.now();
+    if (left <= 0 || !(await client.waitForMessage(left))) break;
+    await client.readUpdate(UPDATE_TIMEOUT_MS);
+    client.requestUpdate(true);
+  }
+  await player.pause();
+  await player.reset();
+  await drainUntilQuiet(client);
+}
+
 export async function measureCell(opts: CellOptions): Promise<CellMeasurement> {
   const { server, player } = opts;
   await player.reset();
@@ -117,6 +146,7 @@ export async function measureCell(opts: CellOptions): Promise<CellMeasurement> {
     await client.readFullFrame(FULL_FRAME_TIMEOUT_MS);
     client.requestUpdate(true);
     await drainUntilQuiet(client);
+    await warmUp(client, player, opts.warmupMs);
     if (opts.focus) await opts.focus();
     const bpp = client.format.bitsPerPixel / 8;
 

@@ -80,6 +80,8 @@ export interface SceneBenchResults {
     readonly screen: string;
     readonly seed: number;
     readonly compressLevel: number;
+    /** Seconds of each scene played before every cell's measurement (`--warmup`). */
+    readonly warmupSeconds: number;
     readonly loadAverage: { readonly start: number; readonly end: number };
   };
   readonly scenes: readonly SceneInfo[];

@@ -25,6 +25,7 @@ describe('scene bench options', () => {
     const a = parseSceneBenchArgs([]);
     expect(a.mode).toBe('full');
     expect(a.servers).toEqual(['vnc-runner', 'x0vncserver', 'x11vnc']);
+    expect(a.warmupSeconds).toBe(2);
     const plan = planCells(a, a.servers);
     expect(plan.filter((c) => c.server === 'vnc-runner')).toHaveLength(7 * 7);
     expect(plan.filter((c) => c.server === 'x11vnc').map((c) => c.encoding)).toEqual(Array(7).fill(['tight', 'tight-jpeg6', 'zrle', 'hextile']).flat());
@@ -44,6 +45,7 @@ describe('scene bench options', () => {
     const plan = planCells(a, a.servers);
     expect(plan).toHaveLength(7 * 2);
     expect(plan.every((c) => c.seconds === 1.5)).toBe(true);
+    expect(a.warmupSeconds).toBe(0.5);
     expect(parseSceneBenchArgs(['--short', '--peers']).servers).toHaveLength(3);
   });
 
@@ -59,6 +61,10 @@ describe('scene bench options', () => {
     expect(() => parseSceneBenchArgs(['--scenes', 'nope'])).toThrow(/unknown "nope"/);
     expect(() => parseSceneBenchArgs(['--seconds', '0'])).toThrow(/--seconds/);
     expect(() => parseSceneBenchArgs(['--compress', '10'])).toThrow(/--compress/);
+    expect(parseSceneBenchArgs(['--warmup', '0']).warmupSeconds).toBe(0);
+    expect(parseSceneBenchArgs(['--short', '--warmup', '3.5']).warmupSeconds).toBe(3.5);
+    expect(() => parseSceneBenchArgs(['--warmup', '-1'])).toThrow(/--warmup/);
+    expect(() => parseSceneBenchArgs(['--warmup', 'x'])).toThrow(/--warmup/);
     expect(() => parseSceneBenchArgs(['--bogus'])).toThrow(/unknown option/);
     expect(() => parseSceneBenchArgs(['--json'])).toThrow(/needs a value/);
   });
