@@ -3,10 +3,13 @@
  * encodings require: the client keeps one inflate stream per server stream, so every rectangle's
  * bytes must continue the same stream and end on a byte boundary the client can inflate up to.
  *
- * Node offers this only asynchronously (`write()` + `flush(Z_SYNC_FLUSH, cb)`; the synchronous
- * `_processChunk` path breaks on the second call in Node 20, platform-findings §6). Calls may be
- * pipelined: writes and flushes are queued in call order, every flush's 'data' events arrive
- * before its callback, so each callback takes exactly the bytes produced since the previous one.
+ * Node offers this only asynchronously (the synchronous `_processChunk` path breaks on the second
+ * call in Node 20, platform-findings §6). The stream's default flush is Z_SYNC_FLUSH, so each
+ * rectangle is one `write()` and one trip to the thread pool; a `write()` followed by
+ * `flush(Z_SYNC_FLUSH)` made two, and each trip costs a thread wakeup and a main-thread callback
+ * (per typed key in `npm run bench`, more than the deflating). Calls may be pipelined: writes
+ * are queued in call order, and every write's 'data' events arrive before its callback, so each
+ * callback takes exactly the bytes produced since the previous one.
  *
  * Node bundles Chromium's zlib fork, whose match finder hashes 4 bytes instead of 3 and so
  * never finds 3-byte matches (a repeated 24-bit pixel): on pixel data it compresses about 11 %
@@ -50,13 +53,13 @@ export class ZlibStream {
   private chunks: Buffer[] = [];
   /** Jobs not yet written to the deflate stream (waiting for a level change). */
   private readonly queue: Job[] = [];
-  /** Jobs written, waiting for their flush callback, oldest first. */
+  /** Jobs written, waiting for their write callback, oldest first. */
   private readonly inFlight: Job[] = [];
   private level: number;
   /** Has data been compressed at a lazy level (≥ 4)? See `effectiveLevel`. */
   private lazyUsed = false;
   private changingLevel = false;
-  /** Native operations (flushes, a params change) whose callbacks have not run yet. */
+  /** Native operations (writes, a params change) whose callbacks have not run yet. */
   private nativePending = 0;
   private failed: Error | null = null;
   private disposed = false;
@@ -67,7 +70,7 @@ export class ZlibStream {
    */
   constructor(level: number, private readonly pool?: BufferPool) {
     this.level = clampZlibLevel(level);
-    this.deflate = zlib.createDeflate({ level: this.level, chunkSize: OUTPUT_CHUNK_BYTES });
+    this.deflate = zlib.createDeflate({ level: this.level, chunkSize: OUTPUT_CHUNK_BYTES, flush: zlib.constants.Z_SYNC_FLUSH });
     this.deflate.on('data', (c: Buffer) => this.chunks.push(c));
     this.deflate.on('error', (err: Error) => this.fail(new VncError(ErrorCode.Closed, `zlib stream failed: ${err.message}`, { cause: err })));
   }
@@ -118,15 +121,15 @@ export class ZlibStream {
 
   /**
    * Writes queued jobs. A level change waits until nothing is in flight: node's params() switches
-   * the level from its flush callback, and by then the Writable may already have handed the next
-   * chunk to the thread pool, so changing it under pipelined writes races with the compressor
-   * (seen as wrong levels and a segfault on Node 20).
+   * the level from a flush callback of its own, and by then the Writable may already have handed
+   * the next chunk to the thread pool, so changing it under pipelined writes races with the
+   * compressor (seen as wrong levels and a segfault on Node 20).
    */
   private pump(): void {
     while (this.queue.length && !this.changingLevel && !this.failed) {
       const job = this.queue[0]!;
       if (job.level !== this.level) {
-        if (this.inFlight.length) return; // resumed by the last flush callback
+        if (this.inFlight.length) return; // resumed by the last write callback
         this.changingLevel = true;
         this.nativePending++;
         this.deflate.params(job.level, zlib.constants.Z_DEFAULT_STRATEGY, () => {
@@ -141,16 +144,16 @@ export class ZlibStream {
       this.queue.shift();
       this.inFlight.push(job);
       this.nativePending++;
-      this.deflate.write(job.data);
-      this.deflate.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+      this.deflate.write(job.data, (err) => {
         this.settled();
-        this.flushed(job);
+        // A failed write also emits 'error', which fails every job: nothing to resolve here.
+        if (!err) this.flushed(job);
       });
     }
   }
 
   private flushed(job: Job): void {
-    // Flush callbacks arrive in write order; after fail() the job is gone and nothing is sent.
+    // Write callbacks arrive in write order; after fail() the job is gone and nothing is sent.
     if (this.inFlight[0] !== job) return;
     this.inFlight.shift();
     this.pool?.give(job.data);
