@@ -172,3 +172,19 @@ export async function skipNonUpdateMessage(r: ByteReader, type: number, deadline
       throw new VncError(ErrorCode.Protocol, `unexpected server message type ${type}`);
   }
 }
+
+/**
+ * Waits up to `waitMs` for a FramebufferUpdate to begin and returns what `readMessage` made of
+ * it; null if none began in time. `readMessage` reads one server message and returns null for
+ * one that is not an update (skipped); such messages do not end the wait. x11vnc sends
+ * ServerCutText when the X selection changes: a client that took any message for the start of
+ * an update then waited for an update that a quiet screen never sends (15 s, then failed).
+ */
+export async function nextUpdate<U>(reader: ByteReader, waitMs: number, readMessage: () => Promise<U | null>): Promise<U | null> {
+  const waitUntil = performance.now() + waitMs;
+  for (;;) {
+    if (!(await reader.waitForData(waitUntil))) return null;
+    const u = await readMessage();
+    if (u) return u;
+  }
+}

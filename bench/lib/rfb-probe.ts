@@ -7,7 +7,7 @@
 import net from 'node:net';
 import type { ByteReader } from './byte-reader.js';
 import { connectRfb, keyEventMessage, setEncodingsMessage, updateRequestMessage, type ServerPixelFormat } from './rfb-connect.js';
-import { isPixelEncoding, skipNonUpdateMessage, skipRectBody } from './rect-framing.js';
+import { isPixelEncoding, nextUpdate, skipNonUpdateMessage, skipRectBody } from './rect-framing.js';
 
 export interface ProbeOptions {
   readonly host: string;
@@ -100,24 +100,38 @@ export class RfbProbe {
    * when `timeoutMs` passes first.
    */
   async readUpdate(timeoutMs: number): Promise<UpdateInfo> {
-    const r = this.reader;
     const deadline = performance.now() + timeoutMs;
     for (;;) {
-      const type = await r.u8(deadline);
-      const startedAt = performance.now();
-      if (await skipNonUpdateMessage(r, type, deadline)) continue;
-      const count = (await r.read(3, deadline)).readUInt16BE(1);
-      const rects: RectInfo[] = [];
-      let pixelArea = 0;
-      for (let i = 0; i < count; i++) {
-        const h = await r.read(12, deadline);
-        const rect: RectInfo = { x: h.readUInt16BE(0), y: h.readUInt16BE(2), w: h.readUInt16BE(4), h: h.readUInt16BE(6), encoding: h.readInt32BE(8) };
-        if (!(await skipRectBody(r, rect, this.format, deadline))) break; // LastRect
-        rects.push(rect);
-        if (isPixelEncoding(rect.encoding)) pixelArea += rect.w * rect.h;
-      }
-      return { rects, startedAt, completedAt: performance.now(), pixelArea };
+      const u = await this.readMessage(deadline);
+      if (u) return u;
     }
+  }
+
+  /**
+   * Waits up to `waitMs` for a FramebufferUpdate to begin and reads it whole (within
+   * `timeoutMs`); null if none began in time. Other messages on the way are skipped.
+   */
+  nextUpdate(waitMs: number, timeoutMs: number): Promise<UpdateInfo | null> {
+    return nextUpdate(this.reader, waitMs, () => this.readMessage(performance.now() + timeoutMs));
+  }
+
+  /** Reads one server message: the update, or null for another (skipped). */
+  private async readMessage(deadline: number): Promise<UpdateInfo | null> {
+    const r = this.reader;
+    const type = await r.u8(deadline);
+    const startedAt = performance.now();
+    if (await skipNonUpdateMessage(r, type, deadline)) return null;
+    const count = (await r.read(3, deadline)).readUInt16BE(1);
+    const rects: RectInfo[] = [];
+    let pixelArea = 0;
+    for (let i = 0; i < count; i++) {
+      const h = await r.read(12, deadline);
+      const rect: RectInfo = { x: h.readUInt16BE(0), y: h.readUInt16BE(2), w: h.readUInt16BE(4), h: h.readUInt16BE(6), encoding: h.readInt32BE(8) };
+      if (!(await skipRectBody(r, rect, this.format, deadline))) break; // LastRect
+      rects.push(rect);
+      if (isPixelEncoding(rect.encoding)) pixelArea += rect.w * rect.h;
+    }
+    return { rects, startedAt, completedAt: performance.now(), pixelArea };
   }
 
   /**
@@ -138,15 +152,6 @@ export class RfbProbe {
       if (area >= need) return completedAt;
       this.requestUpdate(true);
     }
-  }
-
-  /**
-   * Waits up to `timeoutMs` for the next server message to begin, without consuming anything.
-   * Resolves true when bytes are there, false when the time passed first (which, unlike a
-   * timeout in the middle of a message, leaves the stream intact).
-   */
-  async waitForMessage(timeoutMs: number): Promise<boolean> {
-    return this.reader.waitForData(performance.now() + timeoutMs);
   }
 
   close(): void {

@@ -52,8 +52,7 @@ function touches(rects: readonly RectInfo[], t: Rect): boolean {
 /** Consumes updates (re-requesting each time) until none arrives for `quietMs`. */
 async function drainUntilQuiet(probe: RfbProbe, quietMs: number): Promise<boolean> {
   const deadline = performance.now() + QUIET_BOUND_MS;
-  while (await probe.waitForMessage(quietMs)) {
-    await probe.readUpdate(UPDATE_TIMEOUT_MS);
+  while (await probe.nextUpdate(quietMs, UPDATE_TIMEOUT_MS)) {
     probe.requestUpdate(true);
     if (performance.now() > deadline) return false;
   }
@@ -92,8 +91,8 @@ export async function measureInputLatency(ep: Endpoint, opts: InputLatencyOption
       let seen = false;
       while (!seen) {
         const left = deadline - performance.now();
-        if (left <= 0 || !(await probe.waitForMessage(left))) break;
-        const u = await probe.readUpdate(UPDATE_TIMEOUT_MS);
+        const u = left > 0 ? await probe.nextUpdate(left, UPDATE_TIMEOUT_MS) : null;
+        if (!u) break;
         probe.requestUpdate(true);
         if (touches(u.rects, opts.target)) {
           samples.push(u.completedAt - t0);

@@ -2,9 +2,9 @@
  * One cell of the matrix: one server, one scene, one encoding. The scene is reset to frame 0,
  * a fresh client connects, asks for its encodings and a full frame, drains until the screen is
  * quiet, warms up (the scene plays for `warmupMs` and restarts from frame 0), and then the scene
- * plays for `durationMs` while the client keeps exactly one
- * incremental update request outstanding — the next one is sent as soon as an update has been
- * read, as a viewer on a fast link does. Bytes are counted per update on the wire; the server's
+ * plays for `durationMs` while the client keeps exactly one incremental update request
+ * outstanding — the next one is sent as soon as an update has been read, as a viewer on a fast
+ * link does. Bytes are counted per update on the wire; the server's
  * CPU time comes from /proc. In the typing scene the client also types (at the scene's rate)
  * and times each key until the update that carries its echo has arrived. In lossy cells the
  * client also decodes every update (bench/lib/rfb-decoders.ts), and after the interval, once
@@ -106,10 +106,7 @@ function intersects(a: Rect, b: Rect): boolean {
 
 async function drainUntilQuiet(client: SceneClient, quietMs = QUIET_MS, boundMs = QUIET_BOUND_MS): Promise<void> {
   const deadline = performance.now() + boundMs;
-  while (performance.now() < deadline && (await client.waitForMessage(quietMs))) {
-    await client.readUpdate(UPDATE_TIMEOUT_MS);
-    client.requestUpdate(true);
-  }
+  while (performance.now() < deadline && (await client.nextUpdate(quietMs, UPDATE_TIMEOUT_MS))) client.requestUpdate(true);
 }
 
 /**
@@ -125,8 +122,7 @@ async function warmUp(client: SceneClient, player: ScenePlayer, ms: number): Pro
   player.play();
   for (;;) {
     const left = end - performance.now();
-    if (left <= 0 || !(await client.waitForMessage(left))) break;
-    await client.readUpdate(UPDATE_TIMEOUT_MS);
+    if (left <= 0 || !(await client.nextUpdate(left, UPDATE_TIMEOUT_MS))) break;
     client.requestUpdate(true);
   }
   await player.pause();
@@ -204,8 +200,8 @@ export async function measureCell(opts: CellOptions): Promise<CellMeasurement> {
     };
     for (;;) {
       const left = end - performance.now();
-      if (left <= 0 || !(await client.waitForMessage(left))) break;
-      const u = await client.readUpdate(UPDATE_TIMEOUT_MS);
+      const u = left > 0 ? await client.nextUpdate(left, UPDATE_TIMEOUT_MS) : null;
+      if (!u) break;
       client.requestUpdate(true);
       if (u.completedAt > end) break; // finished after the interval: not counted
       onUpdate(u);

@@ -8,7 +8,7 @@
 import net from 'node:net';
 import type { ByteReader } from '../lib/byte-reader.js';
 import { connectRfb, keyEventMessage, setEncodingsMessage, updateRequestMessage, type ServerPixelFormat } from '../lib/rfb-connect.js';
-import { Enc, isPixelEncoding, skipNonUpdateMessage, skipRectBody } from '../lib/rect-framing.js';
+import { Enc, isPixelEncoding, nextUpdate, skipNonUpdateMessage, skipRectBody } from '../lib/rect-framing.js';
 import type { RfbTestDecoder } from '../lib/rfb-decoders.js';
 import { skipHextile } from './hextile-framing.js';
 
@@ -86,40 +86,51 @@ export class SceneClient {
     this.socket.write(Buffer.concat([keyEventMessage(keysym, true), keyEventMessage(keysym, false)]));
   }
 
-  /** Resolves true once a message starts arriving, false when `timeoutMs` passes first. */
-  waitForMessage(timeoutMs: number): Promise<boolean> {
-    return this.reader.waitForData(performance.now() + timeoutMs);
-  }
-
   /**
    * Reads server messages until one FramebufferUpdate has been read completely (Bell,
    * colour maps, cut text and fences on the way are skipped and counted in its bytes).
    */
   async readUpdate(timeoutMs: number): Promise<SceneUpdate> {
-    const r = this.reader;
     const deadline = performance.now() + timeoutMs;
     const before = this.consumed;
     for (;;) {
-      const type = await r.u8(deadline);
-      const startedAt = performance.now();
-      if (await skipNonUpdateMessage(r, type, deadline)) continue;
-      const count = (await r.read(3, deadline)).readUInt16BE(1);
-      const rects: ClientRect[] = [];
-      let pixelArea = 0;
-      for (let i = 0; i < count; i++) {
-        const start = this.consumed;
-        const h = await r.read(12, deadline);
-        const head = { x: h.readUInt16BE(0), y: h.readUInt16BE(2), w: h.readUInt16BE(4), h: h.readUInt16BE(6), encoding: h.readInt32BE(8) };
-        if (head.encoding === Enc.LastRect) break;
-        if (this.decoder) await this.decoder.decodeRect(head, { read: (n) => r.read(n, deadline) });
-        else if (head.encoding === HEXTILE) await skipHextile(r, head.w, head.h, this.format.bitsPerPixel / 8, deadline);
-        else await skipRectBody(r, head, this.format, deadline);
-        const rect: ClientRect = { ...head, bytes: this.consumed - start };
-        rects.push(rect);
-        if (isPixelEncoding(rect.encoding)) pixelArea += rect.w * rect.h;
-      }
-      return { rects, startedAt, completedAt: performance.now(), bytes: this.consumed - before, pixelArea };
+      const u = await this.readMessage(deadline, before);
+      if (u) return u;
     }
+  }
+
+  /**
+   * Waits up to `waitMs` for a FramebufferUpdate to begin and reads it whole (within
+   * `timeoutMs`); null if none began in time. Other messages on the way are skipped and counted
+   * in the update's bytes (see `nextUpdate` in rect-framing.ts).
+   */
+  nextUpdate(waitMs: number, timeoutMs: number): Promise<SceneUpdate | null> {
+    const before = this.consumed;
+    return nextUpdate(this.reader, waitMs, () => this.readMessage(performance.now() + timeoutMs, before));
+  }
+
+  /** Reads one server message: the update (bytes counted from `countFrom`), or null for another. */
+  private async readMessage(deadline: number, countFrom: number): Promise<SceneUpdate | null> {
+    const r = this.reader;
+    const type = await r.u8(deadline);
+    const startedAt = performance.now();
+    if (await skipNonUpdateMessage(r, type, deadline)) return null;
+    const count = (await r.read(3, deadline)).readUInt16BE(1);
+    const rects: ClientRect[] = [];
+    let pixelArea = 0;
+    for (let i = 0; i < count; i++) {
+      const start = this.consumed;
+      const h = await r.read(12, deadline);
+      const head = { x: h.readUInt16BE(0), y: h.readUInt16BE(2), w: h.readUInt16BE(4), h: h.readUInt16BE(6), encoding: h.readInt32BE(8) };
+      if (head.encoding === Enc.LastRect) break;
+      if (this.decoder) await this.decoder.decodeRect(head, { read: (n) => r.read(n, deadline) });
+      else if (head.encoding === HEXTILE) await skipHextile(r, head.w, head.h, this.format.bitsPerPixel / 8, deadline);
+      else await skipRectBody(r, head, this.format, deadline);
+      const rect: ClientRect = { ...head, bytes: this.consumed - start };
+      rects.push(rect);
+      if (isPixelEncoding(rect.encoding)) pixelArea += rect.w * rect.h;
+    }
+    return { rects, startedAt, completedAt: performance.now(), bytes: this.consumed - countFrom, pixelArea };
   }
 
   /** Reads updates (asking for more) until pixel rectangles covering the screen have arrived. */

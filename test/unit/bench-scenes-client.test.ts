@@ -78,7 +78,7 @@ describe('SceneClient against a scripted server', () => {
     server = null;
   });
 
-  it('completes the handshake, counts bytes per update and per rectangle, sends keys', async () => {
+  it('completes the handshake, counts bytes per update and per rectangle, sends keys, skips other messages', async () => {
     const received: Buffer[] = [];
     const update = Buffer.concat([
       Buffer.from([0, 0, 0, 3]), // FramebufferUpdate, 3 rectangles
@@ -89,6 +89,7 @@ describe('SceneClient against a scripted server', () => {
       // Hextile 16×16 at (0,0): one tile, background specified (1 + 4 bytes).
       Buffer.from([0, 0, 0, 0, 0, 16, 0, 16, 0, 0, 0, 5, 2, 1, 2, 3, 4]),
     ]);
+    const cutText = Buffer.concat([Buffer.from([3, 0, 0, 0, 0, 0, 0, 5]), Buffer.from('hello')]);
     server = net.createServer((s) => {
       s.write('RFB 003.008\n');
       let stage = 0;
@@ -115,6 +116,13 @@ describe('SceneClient against a scripted server', () => {
           // Split the update to exercise resumable reads.
           s.write(update.subarray(0, 7));
           setTimeout(() => s.write(update.subarray(7)), 5);
+        } else if (stage === 4 && all.length >= 14 + 10 + 16) {
+          // After the keys: the selection changed (x11vnc sends it), and the screen did not.
+          stage = 5;
+          s.write(cutText);
+        } else if (stage === 5 && all.length >= 14 + 10 + 16 + 10) {
+          stage = 6;
+          s.write(Buffer.concat([Buffer.from([2]), update])); // a Bell, then the update
         }
       });
     });
@@ -134,8 +142,16 @@ describe('SceneClient against a scripted server', () => {
       const sent = Buffer.concat(received);
       const keys = sent.subarray(sent.length - 16);
       expect([...keys]).toEqual([4, 1, 0, 0, 0, 0, 0, 0x61, 4, 0, 0, 0, 0, 0, 0, 0x61]);
-      // Nothing more is coming: a bounded wait says so instead of hanging.
-      expect(await client.waitForMessage(30)).toBe(false);
+      // A message that is not an update does not end the wait for one: nothing more is
+      // coming, and the bounded wait says so instead of reading on for an update.
+      const t0 = performance.now();
+      expect(await client.nextUpdate(300, 5000)).toBeNull();
+      expect(performance.now() - t0).toBeLessThan(2000);
+      // Skipped messages count in the bytes of the update that follows them.
+      client.requestUpdate(true);
+      const next = await client.nextUpdate(2000, 5000);
+      expect(next?.bytes).toBe(1 + update.length);
+      expect(next?.rects).toHaveLength(3);
     } finally {
       client.close();
     }
