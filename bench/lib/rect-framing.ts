@@ -188,3 +188,37 @@ export async function nextUpdate<U>(reader: ByteReader, waitMs: number, readMess
     if (u) return u;
   }
 }
+
+/** The header of one rectangle of a FramebufferUpdate. */
+export interface RectHeader {
+  readonly x: number;
+  readonly y: number;
+  readonly w: number;
+  readonly h: number;
+  readonly encoding: number;
+}
+
+/**
+ * Reads one server message. One that is not a FramebufferUpdate is skipped and gives null. Of
+ * an update, this reads each rectangle's header and `readBody` its body, up to a LastRect; it
+ * resolves with the time the type byte had been read and the headers read.
+ */
+export async function readServerMessage(
+  r: ByteReader,
+  deadline: number,
+  readBody: (head: RectHeader) => Promise<void>,
+): Promise<{ startedAt: number; heads: RectHeader[] } | null> {
+  const type = await r.u8(deadline);
+  const startedAt = performance.now();
+  if (await skipNonUpdateMessage(r, type, deadline)) return null;
+  const count = (await r.read(3, deadline)).readUInt16BE(1);
+  const heads: RectHeader[] = [];
+  for (let i = 0; i < count; i++) {
+    const h = await r.read(12, deadline);
+    const head = { x: h.readUInt16BE(0), y: h.readUInt16BE(2), w: h.readUInt16BE(4), h: h.readUInt16BE(6), encoding: h.readInt32BE(8) };
+    if (head.encoding === Enc.LastRect) break;
+    await readBody(head);
+    heads.push(head);
+  }
+  return { startedAt, heads };
+}

@@ -7,7 +7,7 @@
 import net from 'node:net';
 import type { ByteReader } from './byte-reader.js';
 import { connectRfb, keyEventMessage, setEncodingsMessage, updateRequestMessage, type ServerPixelFormat } from './rfb-connect.js';
-import { isPixelEncoding, nextUpdate, skipNonUpdateMessage, skipRectBody } from './rect-framing.js';
+import { isPixelEncoding, nextUpdate, readServerMessage, skipRectBody, type RectHeader } from './rect-framing.js';
 
 export interface ProbeOptions {
   readonly host: string;
@@ -18,13 +18,8 @@ export interface ProbeOptions {
 
 export type { ServerPixelFormat } from './rfb-connect.js';
 
-export interface RectInfo {
-  readonly x: number;
-  readonly y: number;
-  readonly w: number;
-  readonly h: number;
-  readonly encoding: number;
-}
+/** A rectangle of an update (its header). */
+export type RectInfo = RectHeader;
 
 /** One FramebufferUpdate as received. */
 export interface UpdateInfo {
@@ -117,21 +112,12 @@ export class RfbProbe {
 
   /** Reads one server message: the update, or null for another (skipped). */
   private async readMessage(deadline: number): Promise<UpdateInfo | null> {
-    const r = this.reader;
-    const type = await r.u8(deadline);
-    const startedAt = performance.now();
-    if (await skipNonUpdateMessage(r, type, deadline)) return null;
-    const count = (await r.read(3, deadline)).readUInt16BE(1);
-    const rects: RectInfo[] = [];
     let pixelArea = 0;
-    for (let i = 0; i < count; i++) {
-      const h = await r.read(12, deadline);
-      const rect: RectInfo = { x: h.readUInt16BE(0), y: h.readUInt16BE(2), w: h.readUInt16BE(4), h: h.readUInt16BE(6), encoding: h.readInt32BE(8) };
-      if (!(await skipRectBody(r, rect, this.format, deadline))) break; // LastRect
-      rects.push(rect);
-      if (isPixelEncoding(rect.encoding)) pixelArea += rect.w * rect.h;
-    }
-    return { rects, startedAt, completedAt: performance.now(), pixelArea };
+    const m = await readServerMessage(this.reader, deadline, async (head) => {
+      await skipRectBody(this.reader, head, this.format, deadline);
+      if (isPixelEncoding(head.encoding)) pixelArea += head.w * head.h;
+    });
+    return m && { rects: m.heads, startedAt: m.startedAt, completedAt: performance.now(), pixelArea };
   }
 
   /**

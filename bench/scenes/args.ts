@@ -75,6 +75,12 @@ function list<T extends string>(value: string, flag: string, valid: readonly str
   return [...new Set(items)] as T[];
 }
 
+function decimal(value: string, flag: string, lo: number, hi: number): number {
+  const n = Number(value);
+  if (!(Number.isFinite(n) && n >= lo && n <= hi)) throw new RangeError(`${flag} must be a number from ${lo} to ${hi} (got "${value}")`);
+  return n;
+}
+
 function integer(value: string, flag: string, lo: number, hi: number): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < lo || n > hi) throw new RangeError(`${flag} must be an integer from ${lo} to ${hi} (got "${value}")`);
@@ -114,20 +120,8 @@ export function parseSceneBenchArgs(argv: readonly string[]): SceneBenchArgs {
       case '--scenes': scenes = list(value(), a, SCENE_NAMES, isSceneName); break;
       case '--encodings': encodings = list(value(), a, ENCODING_IDS, isEncodingId); break;
       case '--peer-encodings': peerEncodings = list(value(), a, ENCODING_IDS, isEncodingId); break;
-      case '--seconds': {
-        const v = value();
-        const n = Number(v);
-        if (!(Number.isFinite(n) && n >= 0.5 && n <= 600)) throw new RangeError(`--seconds must be a number from 0.5 to 600 (got "${v}")`);
-        seconds = n;
-        break;
-      }
-      case '--warmup': {
-        const v = value();
-        const n = Number(v);
-        if (!(Number.isFinite(n) && n >= 0 && n <= 60)) throw new RangeError(`--warmup must be a number from 0 to 60 (got "${v}")`);
-        warmup = n;
-        break;
-      }
+      case '--seconds': seconds = decimal(value(), a, 0.5, 600); break;
+      case '--warmup': warmup = decimal(value(), a, 0, 60); break;
       case '--compress': compress = integer(value(), a, 0, 9); break;
       case '--seed': seed = integer(value(), a, 0, 0xffffffff); break;
       case '--json': jsonPath = value(); break;

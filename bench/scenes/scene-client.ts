@@ -8,7 +8,7 @@
 import net from 'node:net';
 import type { ByteReader } from '../lib/byte-reader.js';
 import { connectRfb, keyEventMessage, setEncodingsMessage, updateRequestMessage, type ServerPixelFormat } from '../lib/rfb-connect.js';
-import { Enc, isPixelEncoding, nextUpdate, skipNonUpdateMessage, skipRectBody } from '../lib/rect-framing.js';
+import { isPixelEncoding, nextUpdate, readServerMessage, skipRectBody } from '../lib/rect-framing.js';
 import type { RfbTestDecoder } from '../lib/rfb-decoders.js';
 import { skipHextile } from './hextile-framing.js';
 
@@ -112,25 +112,18 @@ export class SceneClient {
   /** Reads one server message: the update (bytes counted from `countFrom`), or null for another. */
   private async readMessage(deadline: number, countFrom: number): Promise<SceneUpdate | null> {
     const r = this.reader;
-    const type = await r.u8(deadline);
-    const startedAt = performance.now();
-    if (await skipNonUpdateMessage(r, type, deadline)) return null;
-    const count = (await r.read(3, deadline)).readUInt16BE(1);
     const rects: ClientRect[] = [];
     let pixelArea = 0;
-    for (let i = 0; i < count; i++) {
-      const start = this.consumed;
-      const h = await r.read(12, deadline);
-      const head = { x: h.readUInt16BE(0), y: h.readUInt16BE(2), w: h.readUInt16BE(4), h: h.readUInt16BE(6), encoding: h.readInt32BE(8) };
-      if (head.encoding === Enc.LastRect) break;
+    const m = await readServerMessage(r, deadline, async (head) => {
+      const start = this.consumed - 12; // the header is part of the rectangle's bytes
       if (this.decoder) await this.decoder.decodeRect(head, { read: (n) => r.read(n, deadline) });
       else if (head.encoding === HEXTILE) await skipHextile(r, head.w, head.h, this.format.bitsPerPixel / 8, deadline);
       else await skipRectBody(r, head, this.format, deadline);
-      const rect: ClientRect = { ...head, bytes: this.consumed - start };
-      rects.push(rect);
-      if (isPixelEncoding(rect.encoding)) pixelArea += rect.w * rect.h;
-    }
-    return { rects, startedAt, completedAt: performance.now(), bytes: this.consumed - countFrom, pixelArea };
+      rects.push({ ...head, bytes: this.consumed - start });
+      if (isPixelEncoding(head.encoding)) pixelArea += head.w * head.h;
+    });
+    if (!m) return null;
+    return { rects, startedAt: m.startedAt, completedAt: performance.now(), bytes: this.consumed - countFrom, pixelArea };
   }
 
   /** Reads updates (asking for more) until pixel rectangles covering the screen have arrived. */
