@@ -11,7 +11,7 @@ export const SCENE_BENCH_USAGE = `Usage: node dist/bench/scene-bench.js [options
 Issue-3 scene benchmark: deterministic 1920x1080 scenes, bytes/s per scene × encoding, with
 x0vncserver and x11vnc side by side when they are installed.
 
-  --short               CI mode: 1.5 s per cell, vnc-runner only unless --peers (about a minute)
+  --short               CI mode: 1.5 s per cell, vnc-runner only unless --peers (about 70 s)
   --peers               also measure x0vncserver and x11vnc (default in full mode)
   --no-peers            vnc-runner only
   --scenes a,b          scenes (default all): ${SCENE_NAMES.join(', ')}
