@@ -189,6 +189,9 @@ export async function nextUpdate<U>(reader: ByteReader, waitMs: number, readMess
   }
 }
 
+/** Wire size of a rectangle header: x, y, w, h (2 bytes each) and the encoding (4). */
+export const RECT_HEADER_BYTES = 12;
+
 /** The header of one rectangle of a FramebufferUpdate. */
 export interface RectHeader {
   readonly x: number;
@@ -214,7 +217,7 @@ export async function readServerMessage(
   const count = (await r.read(3, deadline)).readUInt16BE(1);
   const heads: RectHeader[] = [];
   for (let i = 0; i < count; i++) {
-    const h = await r.read(12, deadline);
+    const h = await r.read(RECT_HEADER_BYTES, deadline);
     const head = { x: h.readUInt16BE(0), y: h.readUInt16BE(2), w: h.readUInt16BE(4), h: h.readUInt16BE(6), encoding: h.readInt32BE(8) };
     if (head.encoding === Enc.LastRect) break;
     await readBody(head);

@@ -4,12 +4,12 @@
  * quiet, warms up (the scene plays for `warmupMs` and restarts from frame 0), and then the scene
  * plays for `durationMs` while the client keeps exactly one incremental update request
  * outstanding — the next one is sent as soon as an update has been read, as a viewer on a fast
- * link does. Bytes are counted per update on the wire; the server's
- * CPU time comes from /proc. In the typing scene the client also types (at the scene's rate)
- * and times each key until the update that carries its echo has arrived. In lossy cells the
- * client also decodes every update (bench/lib/rfb-decoders.ts), and after the interval, once
- * the scene has stopped and the server has been quiet for a second, its picture is compared
- * with the screen (the settled quality: exact for a server that refreshes losslessly).
+ * link does. Bytes are counted per update on the wire; the server's CPU time comes from /proc.
+ * In the typing scene the client also types (at the scene's rate) and times each key until the
+ * update that carries its echo has arrived. In lossy cells the client also decodes every update
+ * (bench/lib/rfb-decoders.ts), and after the interval, once the scene has stopped and the server
+ * has been quiet for a second, its picture is compared with the screen (the settled quality:
+ * exact for a server that refreshes losslessly).
  */
 import { ErrorCode, VncError } from '../../core/errors.js';
 import type { Rect } from '../../core/geometry.js';

@@ -8,7 +8,7 @@
 import net from 'node:net';
 import type { ByteReader } from '../lib/byte-reader.js';
 import { connectRfb, keyEventMessage, setEncodingsMessage, updateRequestMessage, type ServerPixelFormat } from '../lib/rfb-connect.js';
-import { isPixelEncoding, nextUpdate, readServerMessage, skipRectBody } from '../lib/rect-framing.js';
+import { isPixelEncoding, nextUpdate, readServerMessage, RECT_HEADER_BYTES, skipRectBody } from '../lib/rect-framing.js';
 import type { RfbTestDecoder } from '../lib/rfb-decoders.js';
 import { skipHextile } from './hextile-framing.js';
 
@@ -115,7 +115,7 @@ export class SceneClient {
     const rects: ClientRect[] = [];
     let pixelArea = 0;
     const m = await readServerMessage(r, deadline, async (head) => {
-      const start = this.consumed - 12; // the header is part of the rectangle's bytes
+      const start = this.consumed - RECT_HEADER_BYTES; // read already, and part of the rectangle's bytes
       if (this.decoder) await this.decoder.decodeRect(head, { read: (n) => r.read(n, deadline) });
       else if (head.encoding === HEXTILE) await skipHextile(r, head.w, head.h, this.format.bitsPerPixel / 8, deadline);
       else await skipRectBody(r, head, this.format, deadline);
