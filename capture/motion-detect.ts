@@ -31,11 +31,11 @@ import type { PixelBuffer } from '../core/pixel-buffer.js';
 import { ChangedSample } from './changed-sample.js';
 import { verifyCopy, type FrameCopy } from './frame-copy.js';
 import { hashRows } from './row-hash.js';
-import { bandContaining, type RowBand } from './row-bands.js';
+import { bandContaining, type CaptureBand } from './row-bands.js';
 
 export type { FrameCopy } from './frame-copy.js';
 
-export type { RowBand } from './row-bands.js';
+export type { CaptureBand } from './row-bands.js';
 
 /**
  * How far a copy may grow: rows `[y1, y2)` of the current frame (those that may be read) and
@@ -255,11 +255,11 @@ export class MotionDetector {
    * must re-compare the destination after applying the copy, as `diffWithMotion` does.
    * Returns `[]` when nothing moved or the areas are too small.
    *
-   * `validRows`: when only these bands of rows of `cur` were captured (the rest is stale),
-   * nothing outside them is read, and each copy stays inside the band its search started in; a
-   * cluster of `dirty` that no single band holds is not searched. `prev` is read anywhere.
+   * `valid`: when only these bands of `cur` were captured (the rest is stale), nothing outside
+   * them is read, and each copy stays inside the band its search started in; a cluster of
+   * `dirty` that no single band holds is not searched. `prev` is read anywhere.
    */
-  detect(prev: PixelBuffer, cur: PixelBuffer, dirty: readonly Rect[], hints: readonly MotionHint[] = [], validRows?: readonly RowBand[]): FrameCopy[] {
+  detect(prev: PixelBuffer, cur: PixelBuffer, dirty: readonly Rect[], hints: readonly MotionHint[] = [], valid?: readonly CaptureBand[]): FrameCopy[] {
     if (prev.width !== cur.width || prev.height !== cur.height) throw new RangeError('MotionDetector: frames differ in size');
     // Rows of `cur` that may be read: copies never grow beyond them.
     // Columns: the damage's bounds. Growing a copy sideways costs a strided read of every row
@@ -272,20 +272,20 @@ export class MotionDetector {
     this.stats.calls++;
     const wall = this.wallNow();
     if (this.misses.length) this.misses = this.misses.filter((m) => wall - m.seenAt < MISS_FORGET_QUIET_MS);
-    const clusters: { rect: Rect; miss: Miss | undefined; rows: RowBand }[] = [];
+    const clusters: { rect: Rect; miss: Miss | undefined; band: CaptureBand }[] = [];
     for (const rect of clusterRects(dirty, 16)
       .map((r) => clipRect(r, cur.width, cur.height))
       .filter((r): r is Rect => r !== null && r.w * r.h >= this.minArea)
       .sort((a, b) => b.w * b.h - a.w * a.h)
       .slice(0, this.maxClusters)) {
-      // The rows this cluster's copy may read and grow into. A cluster across two bands would
-      // need stale rows between them: it stays plain damage.
-      const rows = validRows ? bandContaining(validRows, rect.y, rect.h) : { y: 0, h: cur.height };
-      if (!rows) continue;
+      // The part of `cur` this cluster's copy may read and grow into. A cluster across two
+      // bands would need stale pixels between them: it stays plain damage.
+      const band = valid ? bandContaining(valid, rect) : { x: 0, y: 0, w: cur.width, h: cur.height };
+      if (!band) continue;
       const miss = this.missFor(rect);
       if (miss) miss.seenAt = wall;
       if (miss && wall < miss.until) this.stats.skippedBackoff++;
-      else clusters.push({ rect, miss, rows });
+      else clusters.push({ rect, miss, band });
     }
     // Nothing to search (small changes, or video in back-off): no clock read either, which
     // is a system call per read for the CPU clock.
@@ -299,10 +299,15 @@ export class MotionDetector {
     this.callBudget = this.searchingCalls++ < this.warmupCalls ? this.budgetMs * WARMUP_BUDGET_FACTOR : this.budgetMs;
     const out: FrameCopy[] = [];
     try {
-      for (const { rect: cluster, miss, rows } of clusters) {
+      for (const { rect: cluster, miss, band } of clusters) {
         if (this.overBudget()) break;
         this.stats.clustersSearched++;
-        this.limits = { x1, x2, y1: Math.max(0, rows.y), y2: Math.min(cur.height, rows.y + rows.h) };
+        this.limits = {
+          x1: Math.max(x1, band.x),
+          x2: Math.min(x2, band.x + band.w),
+          y1: Math.max(0, band.y),
+          y2: Math.min(cur.height, band.y + band.h),
+        };
         const copy = this.searchCluster(prev, cur, cluster, hints);
         if (!copy) {
           // A search cut short by the budget is no evidence that nothing moved.

@@ -15,7 +15,7 @@ import { intersectRect, type Rect } from '../core/geometry.js';
 import type { PixelBuffer } from '../core/pixel-buffer.js';
 import { applyCopy, type FrameCopy } from './frame-copy.js';
 import { changedRects } from './changed-rects.js';
-import type { MotionDetector, MotionHint, RowBand } from './motion-detect.js';
+import type { CaptureBand, MotionDetector, MotionHint } from './motion-detect.js';
 import { coalesceTiles, type CoalesceOptions } from './tile-coalesce.js';
 import { clearTilesInside, diffTiles, markRects, type TileMap } from './tile-diff.js';
 
@@ -39,14 +39,14 @@ export interface MotionDiffInput {
   readonly scratch: TileMap;
   readonly detector: MotionDetector;
   readonly hints?: readonly MotionHint[];
-  /** Only these bands of rows of `cur` were captured (see `MotionDetector.detect`). */
-  readonly validRows?: readonly RowBand[];
+  /** Only these bands of `cur` were captured (see `MotionDetector.detect`). */
+  readonly valid?: readonly CaptureBand[];
   readonly coalesce?: CoalesceOptions;
 }
 
 export function diffWithMotion(input: MotionDiffInput): MotionDiffResult {
   const { prev, cur, dirty, rects, scratch, detector } = input;
-  const copies = detector.detect(prev, cur, rects, input.hints, input.validRows);
+  const copies = detector.detect(prev, cur, rects, input.hints, input.valid);
   if (copies.length === 0) return { copies, changed: [...rects] };
   // Copies never read another copy's destination, so the order does not matter here.
   for (const c of copies) applyCopy(prev, c);

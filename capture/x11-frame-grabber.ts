@@ -14,7 +14,7 @@ import { ErrorCode, VncError, isVncError } from '../core/errors.js';
 import type { PixelBuffer } from '../core/pixel-buffer.js';
 import type { X11Connection } from '../core/x11-connection.js';
 import { rootPixelLayout, type RootPixelLayout } from './x11-pixel-layout.js';
-import type { RowBand } from './row-bands.js';
+import type { CaptureBand } from './row-bands.js';
 import { ShmSegment } from './x11-shm-segment.js';
 
 const ZPIXMAP = 2;
@@ -105,18 +105,17 @@ export class X11FrameGrabber {
         `destination ${dest.width}x${dest.height}/${dest.stride} does not match the screen ${this.w}x${this.h}`,
       );
     }
-    if (!(await this.grabShm(dest, [{ y: 0, h: this.h }]))) await this.grabCore(dest);
+    if (!(await this.grabShm(dest, [{ x: 0, y: 0, w: this.w, h: this.h }]))) await this.grabCore(dest);
   }
 
   /**
-   * Captures only the rows of `bands` (disjoint, inside the screen) into the same rows of
-   * `dest` (same geometry rules as `grab`); other rows of `dest` are left as they were. All
-   * bands are requested at once, so several cost one round trip. Falls back to a full grab
-   * without MIT-SHM (core GetImage of a band is no cheaper per byte, and this keeps one code
-   * path).
+   * Captures only `bands` (disjoint in rows, inside the screen) into the same place of `dest`
+   * (same geometry rules as `grab`); other pixels of `dest` are left as they were. All bands
+   * are requested at once, so several cost one round trip. Falls back to a full grab without
+   * MIT-SHM (core GetImage of a band is no cheaper per byte, and this keeps one code path).
    */
-  async grabBands(dest: PixelBuffer, bands: readonly RowBand[]): Promise<void> {
-    const inside = bands.length > 0 && bands.every((b) => b.y >= 0 && b.h > 0 && b.y + b.h <= this.h);
+  async grabBands(dest: PixelBuffer, bands: readonly CaptureBand[]): Promise<void> {
+    const inside = bands.length > 0 && bands.every((b) => b.y >= 0 && b.h > 0 && b.y + b.h <= this.h && b.x >= 0 && b.w > 0 && b.x + b.w <= this.w);
     if (!this.segment || !inside) return this.grab(dest);
     if (dest.width !== this.w || dest.height !== this.h || dest.stride !== this.w) return this.grab(dest);
     if (!(await this.grabShm(dest, bands))) await this.grabCore(dest);
@@ -126,10 +125,13 @@ export class X11FrameGrabber {
    * Reads `bands` of the root into `dest` through the MIT-SHM segment. False when there is no
    * segment or it stopped working (it is then dropped; the caller reads with core GetImage).
    */
-  private async grabShm(dest: PixelBuffer, bands: readonly RowBand[]): Promise<boolean> {
+  private async grabShm(dest: PixelBuffer, bands: readonly CaptureBand[]): Promise<boolean> {
     if (!this.segment) return false;
+    // A band narrower than the screen arrives packed, as rows of 4-byte pixels: so any layout
+    // whose rows are padded beyond that reads whole rows.
+    const packed = this.layout.bytesPerLine(1) === 4 ? bands : bands.map((b) => ({ ...b, x: 0, w: this.w }));
     try {
-      const replies = await this.segment.getRowBands(this.conn.root, this.w, this.layout.bytesPerLine(this.w), bands, dest.data);
+      const replies = await this.segment.getBands(this.conn.root, this.w, this.layout.bytesPerLine(this.w), packed, dest.data);
       for (const rep of replies) this.checkReply(rep.depth, rep.visual);
       return true;
     } catch (err) {

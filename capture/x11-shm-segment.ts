@@ -8,13 +8,16 @@
  * file: an unlinked file on /dev/shm, so it disappears once both our fd and the server's
  * mapping are gone, even if this process crashes.
  */
-import { closeSync, ftruncateSync, openSync, readSync, unlinkSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, readSync, readvSync, unlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { ErrorCode, VncError } from '../core/errors.js';
 import type { X11Connection } from '../core/x11-connection.js';
+import type { CaptureBand } from './row-bands.js';
 
 const SHM_DIR = '/dev/shm';
 const ZPIXMAP = 2;
+/** Linux's IOV_MAX: buffers per readv call. */
+const MAX_IOV = 1024;
 
 /** What ShmGetImage reports about the image it wrote. */
 export interface ImageReply {
@@ -72,27 +75,32 @@ export class ShmSegment {
   }
 
   /**
-   * Reads whole rows of `drawable` (`width` pixels, `rowBytes` each) as ZPixmap: every band at
-   * its own place in the segment (offset `y * rowBytes`, as in a full frame), all requests in
-   * flight at once so the bands cost one round trip, then each band into the same place of
-   * `dest`. Bands must be disjoint and inside a frame that fits the segment. Rejects if the
-   * server reports a different size (so a visual or size change never silently yields shifted
-   * pixels).
+   * Reads bands of `drawable` as ZPixmap into the same place of `dest`, a `frameWidth`-wide
+   * frame of 4-byte pixels whose rows are `rowBytes` long. Each band is one ShmGetImage into
+   * the segment at its first row's frame offset (`y * rowBytes`): a band of whole rows lands
+   * exactly as in a full frame and is read back with one pread; a narrower band lands as a packed
+   * `w`-wide image (which fits in its own rows' part of the segment, so bands never overlap)
+   * and is scattered into its rows of `dest` with one preadv. All requests are in flight at
+   * once, so the bands cost one round trip. Bands must be disjoint in rows and inside a frame
+   * that fits the segment. Rejects if the server reports a different size (so a visual or size
+   * change never silently yields shifted pixels).
    */
-  async getRowBands(drawable: number, width: number, rowBytes: number, bands: readonly { y: number; h: number }[], dest: Buffer): Promise<ImageReply[]> {
-    const replies = await Promise.all(bands.map((b) => this.requestRows(drawable, width, b.y, b.h, rowBytes)));
-    for (const b of bands) this.readInto(b.y * rowBytes, b.h * rowBytes, dest);
+  async getBands(drawable: number, frameWidth: number, rowBytes: number, bands: readonly CaptureBand[], dest: Buffer): Promise<ImageReply[]> {
+    const replies = await Promise.all(bands.map((b) => this.requestBand(drawable, b, b.y * rowBytes, b.w === frameWidth ? rowBytes : b.w * 4)));
+    for (const b of bands) {
+      if (b.w === frameWidth) this.readInto(b.y * rowBytes, b.h * rowBytes, dest);
+      else this.scatterInto(b, b.y * rowBytes, rowBytes, dest);
+    }
     return replies;
   }
 
-  /** One ShmGetImage of rows [y, y + h) into the segment at `y * rowBytes`. */
-  private async requestRows(drawable: number, width: number, y: number, h: number, rowBytes: number): Promise<ImageReply> {
+  /** One ShmGetImage of `band` into the segment at `offset`, rows `bandRowBytes` apart. */
+  private async requestBand(drawable: number, band: CaptureBand, offset: number, bandRowBytes: number): Promise<ImageReply> {
     if (this.fd === null || !this.attached) throw new VncError(ErrorCode.Desktop, 'MIT-SHM segment is detached');
-    const offset = y * rowBytes;
-    const expectedBytes = h * rowBytes;
+    const expectedBytes = band.h * bandRowBytes;
     if (offset < 0 || offset + expectedBytes > this.size) throw new VncError(ErrorCode.TooLarge, `image of ${expectedBytes} bytes at ${offset} exceeds the segment`);
     const rep = await this.conn.request<{ depth: number; visual: number; size: number }>(
-      (cb) => this.shm.GetImage(drawable, 0, y, width, h, 0xffffffff, ZPIXMAP, this.xid, offset, cb),
+      (cb) => this.shm.GetImage(drawable, band.x, band.y, band.w, band.h, 0xffffffff, ZPIXMAP, this.xid, offset, cb),
       { what: 'ShmGetImage' },
     );
     if (rep.size !== expectedBytes) {
@@ -109,6 +117,28 @@ export class ShmSegment {
       const n = readSync(this.fd, dest, offset + done, bytes - done, offset + done);
       if (n <= 0) throw new VncError(ErrorCode.Desktop, `MIT-SHM: short read at ${done} of ${bytes} bytes`);
       done += n;
+    }
+  }
+
+  /**
+   * Copies the packed image of `band` (rows of `band.w` pixels) from the segment at `offset`
+   * into its rows of `dest` (preadv, up to MAX_IOV rows per call).
+   */
+  private scatterInto(band: CaptureBand, offset: number, rowBytes: number, dest: Buffer): void {
+    if (this.fd === null) throw new VncError(ErrorCode.Desktop, 'MIT-SHM segment is closed');
+    const bytes = band.w * 4;
+    const rows: Buffer[] = [];
+    for (let y = band.y; y < band.y + band.h; y++) {
+      const at = y * rowBytes + band.x * 4;
+      rows.push(dest.subarray(at, at + bytes));
+    }
+    for (let i = 0; i < rows.length; i += MAX_IOV) {
+      const part = rows.slice(i, i + MAX_IOV);
+      const want = part.length * bytes;
+      const n = readvSync(this.fd, part, offset + i * bytes);
+      // A short read from a tmpfs file means the segment shrank under us: never silently keep
+      // stale rows.
+      if (n !== want) throw new VncError(ErrorCode.Desktop, `MIT-SHM: short read of ${n} of ${want} bytes`);
     }
   }
 

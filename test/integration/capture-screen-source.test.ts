@@ -109,8 +109,12 @@ for (const variant of [
         const rects = await pollUntilChanged(src);
         if (variant.useDamage) {
           // Found through the hints: no full comparison, and the idle poll captured nothing.
-          // Only the damaged rows were captured (a band of whole tile rows).
+          // Only the damaged tiles' rows and columns were captured: 96..144 × 48..80, not
+          // whole rows of the screen (unless a verify slice, whole rows, came with it).
           expect(src.stats.bandCaptures).toBeGreaterThan(before.bandCaptures);
+          if (src.stats.verifiedSlices === before.verifiedSlices) {
+            expect(src.stats.bandPixels - before.bandPixels).toBe(48 * 32 * (src.stats.bandCaptures - before.bandCaptures));
+          }
           expect(src.stats.fullCompares).toBe(before.fullCompares);
           expect(src.stats.limitedCompares).toBeGreaterThan(before.limitedCompares);
           expect(src.stats.skipped).toBeGreaterThan(before.skipped);
@@ -123,7 +127,7 @@ for (const variant of [
         expect(rgbEqual(src.framebuffer, await xwdRoot(xvfb.display))).toBe(true);
 
         // Two far-apart changes stay two rectangles rather than their bounding box, and with
-        // hints they are captured as two bands of one tile row each, not the rows between.
+        // hints they are captured as two bands of one tile each, not the rows between.
         // The first poll must see both hints: a poll that already holds one skips its round
         // trip, so if the second DamageNotify were still unread it would take a poll of its own
         // (one band each). Wait until both notifies have been read before polling.
@@ -141,6 +145,9 @@ for (const variant of [
         ]);
         if (variant.useDamage) {
           expect(src.stats.bandsCaptured - beforeTwo.bandsCaptured).toBe(2 * (src.stats.bandCaptures - beforeTwo.bandCaptures));
+          if (src.stats.verifiedSlices === beforeTwo.verifiedSlices) {
+            expect(src.stats.bandPixels - beforeTwo.bandPixels).toBe(2 * 16 * 16 * (src.stats.bandCaptures - beforeTwo.bandCaptures));
+          }
           expect(src.stats.fullCompares).toBe(beforeTwo.fullCompares);
         }
         expect(rgbEqual(src.framebuffer, await xwdRoot(xvfb.display))).toBe(true);
