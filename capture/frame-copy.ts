@@ -1,6 +1,6 @@
 /**
- * CopyRect semantics on a frame buffer: exact verification of a motion candidate, and applying
- * a verified copy to the comparison baseline (TigerVNC's `ComparingUpdateTracker` applies
+ * CopyRect semantics on a frame buffer: whether a copy lies inside the frame, and applying a
+ * verified copy to the comparison baseline (TigerVNC's `ComparingUpdateTracker` applies
  * copies to its old framebuffer the same way, or the next diff sees phantom changes).
  */
 import type { Rect } from '../core/geometry.js';
@@ -15,8 +15,8 @@ export interface FrameCopy {
   readonly dx: number;
   readonly dy: number;
   /**
-   * The part of `dest` already proven by `verifyCopy` (the detector's exact core; `dest` may
-   * add edge rows that match but for a few pixels). Lets the caller skip re-comparing it after
+   * The part of `dest` the detector proved equal, pixel for pixel, to its source (its exact
+   * core; `dest` may add edge rows that match but for a few pixels). Lets the caller skip re-comparing it after
    * applying the copy. Absent: nothing is known beyond what the caller compares itself.
    */
   readonly verified?: Rect;
@@ -30,23 +30,6 @@ export function copyInFrame(copy: FrameCopy, width: number, height: number): boo
   if (dest.w <= 0 || dest.h <= 0) return false;
   const inside = (x: number, y: number): boolean => x >= 0 && y >= 0 && x + dest.w <= width && y + dest.h <= height;
   return inside(dest.x, dest.y) && inside(dest.x - dx, dest.y - dy);
-}
-
-/**
- * Exact check, one native `Buffer.compare` (memcmp) per row: does `cur[dest]` equal
- * `prev[dest − (dx, dy)]` byte for byte? Frames must have the same size; strides may differ.
- */
-export function verifyCopy(prev: PixelBuffer, cur: PixelBuffer, copy: FrameCopy): boolean {
-  if (prev.width !== cur.width || prev.height !== cur.height) return false;
-  if (!copyInFrame(copy, cur.width, cur.height)) return false;
-  const { dest, dx, dy } = copy;
-  const bytes = dest.w * 4;
-  for (let y = dest.y; y < dest.y + dest.h; y++) {
-    const c = (y * cur.stride + dest.x) * 4;
-    const p = ((y - dy) * prev.stride + dest.x - dx) * 4;
-    if (cur.data.compare(prev.data, p, p + bytes, c, c + bytes) !== 0) return false;
-  }
-  return true;
 }
 
 /**

@@ -14,12 +14,13 @@
  *    new frame looked up among rows of the old one), and, only if none of those explains
  *    nearly the whole area, 2-D shifts found by looking for a few distinctive pixel runs of
  *    the new frame in the old one (one rolling-hash pass for all of them);
- * 3. for each candidate, the largest rectangle whose rows match exactly under that shift; the
- *    first that covers ≥ 90 % of the changed area wins, otherwise the one that explains the
- *    most changed pixels (a shift also "matches" where both frames are flat);
- * 4. **verify** the winner byte for byte (`verifyCopy`, memcmp per row), so a hash collision or
- *    a heuristic mistake costs time, never a wrong pixel;
- * 5. extend it by edge rows that the shift explains but for a few pixels (the cursor cell of a
+ * 3. for each candidate, the largest rectangle whose rows match exactly under that shift (one
+ *    memcmp per row, a pixel scan where it fails), grown by the rows and columns around it that
+ *    match exactly too: a candidate is only a guess and this comparison is the proof, so a hash
+ *    collision or a heuristic mistake costs time, never a wrong pixel. The first copy that
+ *    covers ≥ 90 % of the changed area wins, otherwise the one that explains the most changed
+ *    pixels (a shift also "matches" where both frames are flat);
+ * 4. extend it by edge rows that the shift explains but for a few pixels (the cursor cell of a
  *    scrolled terminal line), which the caller re-compares and sends as pixels.
  *
  * CPU is bounded by a per-call time budget, the minimum cluster area and the cap on clusters.
@@ -29,7 +30,7 @@
 import { intersectRect, type Rect } from '../core/geometry.js';
 import type { PixelBuffer } from '../core/pixel-buffer.js';
 import { ChangedSample } from './changed-sample.js';
-import { verifyCopy, type FrameCopy } from './frame-copy.js';
+import type { FrameCopy } from './frame-copy.js';
 import { hashRows } from './row-hash.js';
 import { bandContaining, type CaptureBand } from './row-bands.js';
 
@@ -642,10 +643,13 @@ export class MotionDetector {
       if (cur.data.compare(prev.data, p, p + rb, o, o + rb) !== 0) changedRows++;
     }
     if (changedRows * 4 < rect.h) return null;
-    const exact: FrameCopy = { dest: growCopy(prev, cur, rect, dx, dy, this.limits), dx, dy };
-    // The rows were compared above already; this independent memcmp pass is the contract.
-    if (!verifyCopy(prev, cur, exact)) return null;
-    return { dest: extendNearRows(prev, cur, exact.dest, dx, dy, this.limits), dx, dy, verified: exact.dest };
+    // Exact by construction: every row of `rect` was compared above (one memcmp of its span, or
+    // a pixel scan that found its run), and growCopy compares each row and column it adds.
+    // A second, independent memcmp of the whole copy here cost a quarter of the capture's
+    // comparisons in the web-scroll scene (web scroll with Hextile, 20 s cells alternated four
+    // times: 26.2 → 23.7 % CPU); the tests check every copy against an independent oracle.
+    const exact = growCopy(prev, cur, rect, dx, dy, this.limits);
+    return { dest: extendNearRows(prev, cur, exact, dx, dy, this.limits), dx, dy, verified: exact };
   }
 
   private ensureHashScratch(n: number): void {

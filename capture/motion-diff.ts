@@ -55,7 +55,7 @@ export function diffWithMotion(input: MotionDiffInput): MotionDiffResult {
   // cursor cell on the line that scrolled up; see MotionDetector.detect): they show up here.
   scratch.bits.set(dirty.bits);
   markRects(scratch, copies.map((c) => c.dest));
-  // Tiles inside a copy's verified core equal `cur` now (verifyCopy compared them before the
+  // Tiles inside a copy's verified core equal `cur` now (the detector compared them before the
   // copy was applied): comparing them again cost a memcmp of the whole moved area per poll
   // (skipping it, with the run compare in diffTiles, took 14 % off the server's CPU in the
   // terminal scene and 18 % in window drag). Not where another copy's destination may have

@@ -1,10 +1,11 @@
 /**
- * frame-copy.ts: CopyRect semantics on a frame (overlapping moves in every direction) and the
- * exact verification, checked against a naive copy from a snapshot.
+ * frame-copy.ts: CopyRect semantics on a frame (overlapping moves in every direction), checked
+ * against a naive copy from a snapshot, and the tests' exact copy oracle (helpers/copy-oracle).
  */
 import { describe, expect, it } from 'vitest';
 import { createPixelBuffer, type PixelBuffer } from '../../core/pixel-buffer.js';
-import { applyCopy, copyInFrame, verifyCopy, type FrameCopy } from '../../capture/frame-copy.js';
+import { applyCopy, copyInFrame, type FrameCopy } from '../../capture/frame-copy.js';
+import { verifyCopy } from '../helpers/copy-oracle.js';
 
 function noise(w: number, h: number, seed: number, stride = w): PixelBuffer {
   const b = createPixelBuffer(w, h, stride);
