@@ -195,6 +195,32 @@ describe('clusterRects / changedBounds', () => {
     expect(changedBounds(a, b, { x: 0, y: 0, w: 64, h: 64 })).toEqual({ x: 7, y: 10, w: 44, h: 31 });
     expect(changedBounds(a, a, { x: 0, y: 0, w: 64, h: 64 })).toBeNull();
   });
+
+  it('equals the naive bounding box of the differing pixels (random frames, areas and strides)', () => {
+    const rand = rng(4242);
+    for (let trial = 0; trial < 300; trial++) {
+      const w = 1 + (rand() % 70);
+      const h = 1 + (rand() % 50);
+      const a = createPixelBuffer(w, h, w + (rand() % 3));
+      fillNoise(a, { x: 0, y: 0, w, h }, rand);
+      const b = createPixelBuffer(w, h, w + (rand() % 3));
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) b.pixels[y * b.stride + x] = a.pixels[y * a.stride + x]!;
+      for (let k = rand() % 6; k > 0; k--) b.pixels[(rand() % h) * b.stride + (rand() % w)] ^= 1 + (rand() % 0xffffff);
+      const ax = rand() % w;
+      const ay = rand() % h;
+      const area = { x: ax, y: ay, w: 1 + (rand() % (w - ax)), h: 1 + (rand() % (h - ay)) };
+      let naive: Rect | null = null;
+      for (let y = area.y; y < area.y + area.h; y++) {
+        for (let x = area.x; x < area.x + area.w; x++) {
+          if (a.pixels[y * a.stride + x] === b.pixels[y * b.stride + x]) continue;
+          naive = naive
+            ? { x: Math.min(naive.x, x), y: naive.y, w: Math.max(naive.x + naive.w, x + 1) - Math.min(naive.x, x), h: y + 1 - naive.y }
+            : { x, y, w: 1, h: 1 };
+        }
+      }
+      expect(changedBounds(a, b, area), `trial ${trial}`).toEqual(naive);
+    }
+  });
 });
 
 describe('vertical scrolling', () => {
