@@ -16,8 +16,9 @@ export interface FrameCopy {
   readonly dy: number;
   /**
    * The part of `dest` the detector proved equal, pixel for pixel, to its source (its exact
-   * core; `dest` may add edge rows that match but for a few pixels). Lets the caller skip re-comparing it after
-   * applying the copy. Absent: nothing is known beyond what the caller compares itself.
+   * core; `dest` may add edge rows that match but for a few pixels). Lets the caller skip
+   * re-comparing it after applying the copy. Absent: nothing is known beyond what the caller
+   * compares itself.
    */
   readonly verified?: Rect;
 }
