@@ -31,7 +31,7 @@ import { createPixelBuffer, type PixelBuffer } from '../core/pixel-buffer.js';
 import { openX11, type X11Connection } from '../core/x11-connection.js';
 import { coalesceTiles, type CoalesceOptions } from './tile-coalesce.js';
 import { MotionDetector, type FrameCopy, type MotionDetectorOptions, type MotionStats } from './motion-detect.js';
-import { clipRectsToBands, pixelsIn, rowBandsFor, type CaptureBand } from './row-bands.js';
+import { clipRectsToBands, pixelsIn, rowBandsFor, type CaptureBand, type RowBand } from './row-bands.js';
 import { diffWithMotion } from './motion-diff.js';
 import { changedRects } from './changed-rects.js';
 import { TILE_SIZE, createTileMap, diffTiles, markRects, type TileMap } from './tile-diff.js';
@@ -336,11 +336,13 @@ export class X11ScreenSource {
     // hinted tiles and the slice inside the bands, and motion detection reads only the bands of
     // the new frame (moved content's old and new places are both damaged, so both are in them).
     let bands: CaptureBand[] | null = null;
+    let bandPixels = 0;
     const pending = damage ? damage.pendingRects() : 'all';
     if (pending !== 'all') {
       const wanted = [...(pending ?? []), ...(sliceRect ? [sliceRect] : [])];
       const found = rowBandsFor(wanted, { tile: TILE_SIZE, width: this.back.width, height: this.back.height, mergeGap: BAND_MERGE_GAP_ROWS, maxBands: MAX_BANDS });
-      if (found.length > 0 && pixelsIn(found) <= this.back.width * this.back.height * BAND_MAX_SHARE) bands = found;
+      bandPixels = pixelsIn(found);
+      if (found.length > 0 && bandPixels <= this.back.width * this.back.height * BAND_MAX_SHARE) bands = found;
     }
     damage?.begin();
     try {
@@ -348,7 +350,7 @@ export class X11ScreenSource {
         await this.grabber.grabBands(this.back, bands);
         this.stats.bandCaptures++;
         this.stats.bandsCaptured += bands.length;
-        for (const b of bands) this.stats.bandPixels += b.w * b.h;
+        this.stats.bandPixels += bandPixels;
       }
       else await this.grabber.grab(this.back);
     } catch (err) {
@@ -424,7 +426,7 @@ export class X11ScreenSource {
   }
 
   /** The next slice of rows to verify (whole tile rows), cycling over the screen. */
-  private nextVerifySlice(): { y: number; h: number } {
+  private nextVerifySlice(): RowBand {
     const tileRows = Math.ceil(this.back.height / TILE_SIZE);
     const per = Math.ceil(tileRows / VERIFY_SLICES);
     const count = Math.ceil(tileRows / per);
