@@ -301,6 +301,10 @@ export class MotionDetector {
     const out: FrameCopy[] = [];
     try {
       for (const { rect: cluster, miss, band } of clusters) {
+        // A cluster mostly inside a copy found for a larger one is explained by it (a page's
+        // text column and its sidebar scroll as one): its own search grew to that same copy,
+        // which the overlap rule below then dropped (web scroll: a second full search per poll).
+        if (out.some((o) => mostlyInside(cluster, o.dest))) continue;
         if (this.overBudget()) break;
         this.stats.clustersSearched++;
         this.limits = {
@@ -375,7 +379,7 @@ export class MotionDetector {
   }
 
   private searchCluster(prev: PixelBuffer, cur: PixelBuffer, cluster: Rect, hints: readonly MotionHint[]): FrameCopy | null {
-    const area = changedBounds(prev, cur, cluster);
+    const area = changedBounds(prev, cur, cluster, AREA_ROW_STEP);
     if (!area || area.w * area.h < this.minCopyArea) return null;
     const tried = new Set<number>();
     const found: FrameCopy[] = [];
@@ -397,14 +401,14 @@ export class MotionDetector {
       }
       return null;
     };
-    // A steady scroll or drag repeats its last delta: when a sample says it explains most of
+    // A steady scroll or drag repeats a recent delta: when a sample says one explains most of
     // the change, try it before scoring the ~75 likely deltas (a third of the detector's time
     // in the web-scroll scene). A drag over busy ground scores ~0.85 (the uncovered strip is
     // unexplained); a delta one pixel off scores far lower on text.
     this.sample.take(prev, cur, area);
-    const last = this.recent[0];
-    if (last && this.score(prev, last) >= REPEAT_FAST_SCORE) {
-      const repeated = tryAll([last], GOOD_COVERAGE_REPEATED);
+    const repeat = this.bestRecent(prev);
+    if (repeat) {
+      const repeated = tryAll([repeat], GOOD_COVERAGE_REPEATED);
       if (repeated) return repeated;
     }
     const likely = tryAll(this.likelyCandidates(prev, hints), GOOD_COVERAGE_REPEATED);
@@ -428,6 +432,26 @@ export class MotionDetector {
         best = c;
         bestScore = score;
       }
+    }
+    return best;
+  }
+
+  /**
+   * The recent delta that explains most of this area's changed-pixel sample, if it explains at
+   * least `REPEAT_FAST_SCORE` of it. Not only the last one: a page scrolled by a fixed step
+   * often moves one step in one poll and two in the next (web scroll: -10, -20, -10, …), and
+   * when only the last delta was tried the other half of the polls scored all ~75 likely deltas.
+   */
+  private bestRecent(prev: PixelBuffer): Candidate | null {
+    let best: Candidate | null = null;
+    let bestScore = REPEAT_FAST_SCORE;
+    for (const c of this.recent) {
+      const score = this.score(prev, c);
+      if (score >= bestScore) {
+        best = c;
+        bestScore = score;
+      }
+      if (score >= 1) break;
     }
     return best;
   }
@@ -792,6 +816,12 @@ function growCopy(prev: PixelBuffer, cur: PixelBuffer, r: Rect, dx: number, dy: 
   return { x, y, w, h };
 }
 
+/**
+ * A search area's columns are taken from every this many rows (`changedBounds`): two memcmp
+ * calls per row for the few columns beside the box were a tenth of a web-scroll poll.
+ */
+const AREA_ROW_STEP = 4;
+
 /** Rows searched beyond an exact copy for rows the shift explains nearly (each direction). */
 const NEAR_ROWS_MAX = 48;
 /** A nearly matching row differs under the shift in at most 1/this of its pixels. */
@@ -866,8 +896,13 @@ function changedPixels(prev: PixelBuffer, cur: PixelBuffer, r: Rect): number {
  * side with one memcmp and a pixel scan where it fails. A full memcmp of every row (all of a
  * scrolled page's equal rows, which are many on white pages) was a sixth of the capture's
  * comparisons in the web-scroll scene.
+ *
+ * With `rowStep` > 1 the columns come from the first and last changed rows and every
+ * `rowStep`-th row between them only: a box that may miss changes confined to the skipped rows,
+ * which is enough for a search area (the copy found in it grows by every row and column that
+ * matches, and what no copy explains is compared again and sent as pixels).
  */
-export function changedBounds(prev: PixelBuffer, cur: PixelBuffer, area: Rect): Rect | null {
+export function changedBounds(prev: PixelBuffer, cur: PixelBuffer, area: Rect, rowStep = 1): Rect | null {
   const { x: ax, w: aw } = area;
   const ax2 = ax + aw;
   const cp = cur.pixels;
@@ -888,7 +923,9 @@ export function changedBounds(prev: PixelBuffer, cur: PixelBuffer, area: Rect): 
   while (y2 - 1 > y1 && !differs(y2 - 1, ax, ax2)) y2--;
   let x1 = ax2;
   let x2 = ax;
-  for (let y = y1; y < y2; y++) {
+  const step = Math.max(1, Math.floor(rowStep));
+  // Rows y1, y1 + step, …, and always the last changed row y2 - 1.
+  for (let y = y1; y < y2; y = y === y2 - 1 ? y2 : Math.min(y + step, y2 - 1)) {
     const cb = y * cur.stride;
     const pb = y * prev.stride;
     if (x1 > ax && differs(y, ax, x1)) {
@@ -908,30 +945,56 @@ export function changedBounds(prev: PixelBuffer, cur: PixelBuffer, area: Rect): 
 
 /**
  * Groups rectangles whose boxes touch or lie within `gap` pixels of each other into their
- * bounding boxes, repeatedly, until no two boxes are that close. The input is small (coalesced
- * damage, ≤ ~50 rectangles), so the quadratic merge is cheap.
+ * bounding boxes, repeatedly, until no two boxes are that close. Each round joins every close
+ * pair at once (union-find over all pairs, O(n²) for the ≤ ~50 rectangles of coalesced damage);
+ * merging one pair and starting over cost O(n³), 5 % of the server's CPU in the web-scroll scene
+ * (a page's text gives 40-50 rectangles per poll). Boxes come out in the order of their first
+ * member.
  */
 export function clusterRects(rects: readonly Rect[], gap: number): Rect[] {
-  const boxes = rects.filter((r) => r.w > 0 && r.h > 0).map((r) => ({ ...r }));
-  let merged = true;
-  while (merged) {
-    merged = false;
-    for (let i = 0; i < boxes.length && !merged; i++) {
-      for (let j = i + 1; j < boxes.length; j++) {
-        const a = boxes[i]!;
+  let boxes: Rect[] = rects.filter((r) => r.w > 0 && r.h > 0).map((r) => ({ ...r }));
+  for (;;) {
+    const n = boxes.length;
+    const parent = new Int32Array(n);
+    for (let i = 0; i < n; i++) parent[i] = i;
+    const root = (i: number): number => {
+      while (parent[i] !== i) i = parent[i] = parent[parent[i]!]!;
+      return i;
+    };
+    let joined = 0;
+    for (let i = 0; i < n; i++) {
+      const a = boxes[i]!;
+      for (let j = i + 1; j < n; j++) {
         const b = boxes[j]!;
         if (a.x - gap < b.x + b.w && b.x - gap < a.x + a.w && a.y - gap < b.y + b.h && b.y - gap < a.y + a.h) {
-          const x = Math.min(a.x, b.x);
-          const y = Math.min(a.y, b.y);
-          boxes[i] = { x, y, w: Math.max(a.x + a.w, b.x + b.w) - x, h: Math.max(a.y + a.h, b.y + b.h) - y };
-          boxes.splice(j, 1);
-          merged = true;
-          break;
+          const ra = root(i);
+          const rb = root(j);
+          if (ra === rb) continue;
+          parent[Math.max(ra, rb)] = Math.min(ra, rb);
+          joined++;
         }
       }
     }
+    if (joined === 0) return boxes;
+    // Bounding box per group; merged boxes may now be close to others: another round.
+    const slot = new Int32Array(n).fill(-1);
+    const next: { x1: number; y1: number; x2: number; y2: number }[] = [];
+    for (let i = 0; i < n; i++) {
+      const b = boxes[i]!;
+      const r = root(i);
+      if (slot[r]! < 0) {
+        slot[r] = next.length;
+        next.push({ x1: b.x, y1: b.y, x2: b.x + b.w, y2: b.y + b.h });
+        continue;
+      }
+      const m = next[slot[r]!]!;
+      m.x1 = Math.min(m.x1, b.x);
+      m.y1 = Math.min(m.y1, b.y);
+      m.x2 = Math.max(m.x2, b.x + b.w);
+      m.y2 = Math.max(m.y2, b.y + b.h);
+    }
+    boxes = next.map((m) => ({ x: m.x1, y: m.y1, w: m.x2 - m.x1, h: m.y2 - m.y1 }));
   }
-  return boxes;
 }
 
 function processCpuMs(): number {
@@ -952,6 +1015,12 @@ function clipRect(r: Rect, width: number, height: number): Rect | null {
   const x2 = Math.min(width, r.x + r.w);
   const y2 = Math.min(height, r.y + r.h);
   return x2 > x1 && y2 > y1 ? { x: x1, y: y1, w: x2 - x1, h: y2 - y1 } : null;
+}
+
+/** Whether at least 3/4 of `r` lies inside `outer`. */
+function mostlyInside(r: Rect, outer: Rect): boolean {
+  const i = intersectRect(r, outer);
+  return i !== null && i.w * i.h * 4 >= r.w * r.h * 3;
 }
 
 function overlaps(a: Rect, b: Rect): boolean {

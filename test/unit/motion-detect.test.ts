@@ -223,6 +223,86 @@ describe('clusterRects / changedBounds', () => {
   });
 });
 
+describe('clusterRects: same groups as merging one close pair at a time', () => {
+  /** The obvious algorithm: merge the first close pair found, start over, until none is left. */
+  function naiveClusters(rects: readonly Rect[], gap: number): Rect[] {
+    const boxes = rects.filter((r) => r.w > 0 && r.h > 0).map((r) => ({ ...r }));
+    for (let merged = true; merged; ) {
+      merged = false;
+      for (let i = 0; i < boxes.length && !merged; i++) {
+        for (let j = i + 1; j < boxes.length && !merged; j++) {
+          const a = boxes[i]!;
+          const b = boxes[j]!;
+          if (a.x - gap < b.x + b.w && b.x - gap < a.x + a.w && a.y - gap < b.y + b.h && b.y - gap < a.y + a.h) {
+            const x = Math.min(a.x, b.x);
+            const y = Math.min(a.y, b.y);
+            boxes[i] = { x, y, w: Math.max(a.x + a.w, b.x + b.w) - x, h: Math.max(a.y + a.h, b.y + b.h) - y };
+            boxes.splice(j, 1);
+            merged = true;
+          }
+        }
+      }
+    }
+    return boxes;
+  }
+  const key = (r: Rect): string => `${r.x},${r.y},${r.w},${r.h}`;
+
+  it('gives the same boxes for random rectangle sets (chains, nests, far-apart groups, empty ones)', () => {
+    const rand = rng(9090);
+    for (let trial = 0; trial < 400; trial++) {
+      const n = rand() % 60;
+      const spread = 50 + (rand() % 1500);
+      const rects: Rect[] = Array.from({ length: n }, () => ({
+        x: rand() % spread, y: rand() % spread, w: rand() % 80, h: rand() % 40,
+      }));
+      const gap = rand() % 24;
+      const got = clusterRects(rects, gap);
+      expect(got.map(key).sort(), `trial ${trial}`).toEqual(naiveClusters(rects, gap).map(key).sort());
+      // No two results are within the gap of each other.
+      for (let i = 0; i < got.length; i++)
+        for (let j = i + 1; j < got.length; j++) {
+          const a = got[i]!;
+          const b = got[j]!;
+          expect(a.x - gap < b.x + b.w && b.x - gap < a.x + a.w && a.y - gap < b.y + b.h && b.y - gap < a.y + a.h).toBe(false);
+        }
+    }
+  });
+});
+
+describe('changedBounds with a row step', () => {
+  it('is the bounding box of the first and last changed rows and every step-th row between', () => {
+    const rand = rng(777);
+    for (let trial = 0; trial < 300; trial++) {
+      const w = 1 + (rand() % 60);
+      const h = 1 + (rand() % 60);
+      const a = createPixelBuffer(w, h);
+      fillNoise(a, { x: 0, y: 0, w, h }, rand);
+      const b = clone(a);
+      for (let k = rand() % 8; k > 0; k--) b.pixels[(rand() % h) * b.stride + (rand() % w)] ^= 1 + (rand() % 0xffffff);
+      const step = 1 + (rand() % 6);
+      const area = { x: 0, y: 0, w, h };
+      const full = changedBounds(a, b, area);
+      const got = changedBounds(a, b, area, step);
+      if (!full) {
+        expect(got).toBeNull();
+        continue;
+      }
+      const y2 = full.y + full.h;
+      const rows = new Set<number>([y2 - 1]);
+      for (let y = full.y; y < y2; y += step) rows.add(y);
+      let x1 = w;
+      let x2 = 0;
+      for (const y of rows)
+        for (let x = 0; x < w; x++)
+          if (a.pixels[y * w + x] !== b.pixels[y * w + x]) {
+            x1 = Math.min(x1, x);
+            x2 = Math.max(x2, x + 1);
+          }
+      expect(got, `trial ${trial}, step ${step}`).toEqual({ x: x1, y: full.y, w: x2 - x1, h: full.h });
+    }
+  });
+});
+
 describe('vertical scrolling', () => {
   const W = 800;
   const H = 600;
@@ -264,6 +344,63 @@ describe('vertical scrolling', () => {
     expect(result.copies).toMatchObject([{ dest: { x: 0, y: 30, w: W, h: H - 30 - 57 }, dx: 0, dy: -57 }]);
     expect(result.changed).toEqual([{ x: 0, y: H - 57, w: W, h: 57 }]); // exactly the exposed strip
     expectExactReconstruction(prev, cur, result);
+  });
+
+  it('a page scrolled by one step in one poll and two in the next: the recent deltas are scored, not the ~75 likely ones', () => {
+    const detector = new MotionDetector(UNBOUNDED);
+    const rand = rng(31);
+    const page: Rect = { x: 40, y: 30, w: 600, h: 520 };
+    let prev = createPixelBuffer(W, H);
+    fillSolid(prev, { x: 0, y: 0, w: W, h: H }, 0x336699);
+    fillText(prev, page, rand);
+    for (let poll = 0; poll < 8; poll++) {
+      const dy = poll % 2 === 0 ? -13 : -26;
+      const cur = clone(prev);
+      scrollRegion(cur, page, dy, (strip) => fillText(cur, strip, rand, poll));
+      const scored = detector.stats.candidatesScored;
+      const tried = detector.stats.candidatesTried;
+      const { result } = runPipeline(prev, cur, detector);
+      expect(result.copies).toHaveLength(1);
+      expect(result.copies[0]).toMatchObject({ dx: 0, dy });
+      expectExactReconstruction(prev, cur, result);
+      if (poll >= 2) {
+        // Both deltas are remembered: at most one score each, and one rectangle search.
+        expect(detector.stats.candidatesScored - scored, `poll ${poll}: deltas scored`).toBeLessThanOrEqual(2);
+        expect(detector.stats.candidatesTried - tried, `poll ${poll}: rectangle searches`).toBe(1);
+      }
+      prev = cur;
+    }
+  });
+
+  it('a text column and a picture beside it scrolled together: one copy for both, one search', () => {
+    const detector = new MotionDetector(UNBOUNDED);
+    const rand = rng(32);
+    // A white page with a text column and, 260 px to its right, a picture: two dirty clusters
+    // (the dirty tiles fill too little of their bounding box to be coalesced into it).
+    const page: Rect = { x: 20, y: 20, w: 700, h: 540 };
+    const column: Rect = { x: 40, y: 20, w: 260, h: 540 };
+    let prev = createPixelBuffer(W, H);
+    fillSolid(prev, { x: 0, y: 0, w: W, h: H }, 0xffffff);
+    fillText(prev, column, rand);
+    fillNoise(prev, { x: 560, y: 200, w: 140, h: 200 }, rand);
+    for (let poll = 0; poll < 3; poll++) {
+      const cur = clone(prev);
+      scrollRegion(cur, page, -20, (strip) => {
+        fillSolid(cur, strip, 0xffffff);
+        fillText(cur, intersect(strip, column)!, rand, poll);
+      });
+      const searched = detector.stats.clustersSearched;
+      const { result } = runPipeline(prev, cur, detector);
+      expect(result.copies).toHaveLength(1);
+      const c = result.copies[0]!;
+      expect(c).toMatchObject({ dx: 0, dy: -20 });
+      expect(c.dest.x).toBeLessThanOrEqual(40);
+      expect(c.dest.x + c.dest.w).toBeGreaterThanOrEqual(700);
+      expectExactReconstruction(prev, cur, result);
+      // The picture's cluster lies inside the copy found for the text column: not searched.
+      expect(detector.stats.clustersSearched - searched, `poll ${poll}`).toBe(1);
+      prev = cur;
+    }
   });
 
   it('copies the line that held the cursor too, and sends only the cursor cell of it', () => {
