@@ -314,6 +314,7 @@ export class MotionDetector {
           y2: Math.min(cur.height, band.y + band.h),
         };
         const copy = this.searchCluster(prev, cur, cluster, hints);
+        if (copy === UNCHANGED) continue;
         if (!copy) {
           // A search cut short by the budget is no evidence that nothing moved.
           if (!this.exhausted) this.recordMiss(cluster, miss, wall);
@@ -378,9 +379,16 @@ export class MotionDetector {
     return true;
   }
 
-  private searchCluster(prev: PixelBuffer, cur: PixelBuffer, cluster: Rect, hints: readonly MotionHint[]): FrameCopy | null {
+  /**
+   * The copy that explains most of what changed in `cluster`, null when none was found, or
+   * `UNCHANGED` when no pixel of it changed: damage over a repaint with the same pixels, which
+   * the caller may search before comparing anything. That is no miss: a miss would hold back
+   * the search of a scroll that starts there a moment later.
+   */
+  private searchCluster(prev: PixelBuffer, cur: PixelBuffer, cluster: Rect, hints: readonly MotionHint[]): FrameCopy | null | typeof UNCHANGED {
     const area = changedBounds(prev, cur, cluster, AREA_ROW_STEP);
-    if (!area || area.w * area.h < this.minCopyArea) return null;
+    if (!area) return UNCHANGED;
+    if (area.w * area.h < this.minCopyArea) return null;
     const tried = new Set<number>();
     const found: FrameCopy[] = [];
     const areaPx = area.w * area.h;
@@ -821,6 +829,9 @@ function growCopy(prev: PixelBuffer, cur: PixelBuffer, r: Rect, dx: number, dy: 
  * calls per row for the few columns beside the box were a tenth of a web-scroll poll.
  */
 const AREA_ROW_STEP = 4;
+
+/** `searchCluster`'s answer for a cluster without a changed pixel. */
+const UNCHANGED = Symbol('unchanged');
 
 /** Rows searched beyond an exact copy for rows the shift explains nearly (each direction). */
 const NEAR_ROWS_MAX = 48;

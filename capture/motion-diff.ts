@@ -31,9 +31,13 @@ export interface MotionDiffInput {
   /** Last reported frame. Modified: the returned copies are applied to it. */
   readonly prev: PixelBuffer;
   readonly cur: PixelBuffer;
-  /** Tiles found dirty by `diffTiles(prev, cur, dirty, …)`; rewritten with what stays dirty. */
+  /**
+   * Tiles that may differ: found dirty by `diffTiles(prev, cur, dirty, …)`, or hinted (damage)
+   * when no in-place comparison was made (a superset is fine: they are all compared after the
+   * copies). Rewritten with what stays dirty.
+   */
   readonly dirty: TileMap;
-  /** `coalesceTiles(dirty)`: the areas searched for motion. */
+  /** `coalesceTiles(dirty)`: the areas searched for motion (the detector trims each to what changed). */
   readonly rects: readonly Rect[];
   /** Scratch map of the same grid (overwritten). */
   readonly scratch: TileMap;

@@ -32,7 +32,7 @@ import { openX11, type X11Connection } from '../core/x11-connection.js';
 import { coalesceTiles, type CoalesceOptions } from './tile-coalesce.js';
 import { MotionDetector, type FrameCopy, type MotionDetectorOptions, type MotionStats } from './motion-detect.js';
 import { clipRectsToBands, pixelsIn, rowBandsFor, type CaptureBand, type RowBand } from './row-bands.js';
-import { diffWithMotion } from './motion-diff.js';
+import { diffWithMotion, type MotionDiffResult } from './motion-diff.js';
 import { changedRects } from './changed-rects.js';
 import { TILE_SIZE, createTileMap, diffTiles, markRects, type TileMap } from './tile-diff.js';
 import { CursorWatcher, type CursorImage } from './x11-cursor.js';
@@ -106,6 +106,11 @@ export interface ScreenSourceStats {
   fullCompares: number;
   /** Comparisons limited to the tiles DAMAGE hinted at. */
   limitedCompares: number;
+  /**
+   * Of those, polls whose copies were found by searching the hinted tiles before any in-place
+   * comparison (only the tiles the copies do not explain were compared in place).
+   */
+  motionFirst: number;
   /** Dirty tiles that a verifying comparison found outside the damage hints (damage misses). */
   missedTiles: number;
   /** Verify slices compared in full next to the hinted tiles. */
@@ -160,7 +165,7 @@ export class X11ScreenSource {
   private bellWatcher: BellWatcher | null = null;
   private readonly motion: MotionDetector | null;
   private readonly log: Logger;
-  readonly stats: ScreenSourceStats = { polls: 0, skipped: 0, captures: 0, fullCompares: 0, limitedCompares: 0, missedTiles: 0, bandCaptures: 0, bandsCaptured: 0, bandPixels: 0, verifiedSlices: 0 };
+  readonly stats: ScreenSourceStats = { polls: 0, skipped: 0, captures: 0, fullCompares: 0, limitedCompares: 0, motionFirst: 0, missedTiles: 0, bandCaptures: 0, bandsCaptured: 0, bandPixels: 0, verifiedSlices: 0 };
 
   private constructor(
     private readonly conn: X11Connection,
@@ -371,14 +376,32 @@ export class X11ScreenSource {
       await this.grabber.grab(this.back);
       bands = null;
     }
-    let n: number;
+    let n = 0;
+    let rects: Rect[] | null = null;
+    let copies: FrameCopy[] = [];
+    // Whether motion detection already ran on this poll (it runs at most once).
+    let searched = false;
     if (limited) {
       this.candidates.bits.fill(0);
       // With a band capture only tiles inside the bands may be compared; hints outside them
       // arrived during the capture and are carried over to the next poll.
       markRects(this.candidates, bands ? clipRectsToBands(hints.rects, bands) : hints.rects);
       if (sliceRect) markRects(this.candidates, [sliceRect]);
-      n = diffTiles(this.front, this.back, this.dirty, this.candidates);
+      // Motion first: search the hinted areas for copies before comparing them in place, so the
+      // tiles a copy explains are compared once, under the shift, instead of twice (in place to
+      // find them dirty, then shifted to prove the copy). A scrolled page or a dragged window
+      // is nearly all such tiles. Not on verify polls, whose slice is compared in place to count
+      // what the hints missed.
+      if (detectMotion && this.motion && !slice) {
+        searched = true;
+        const found = this.motionFirst(this.motion, bands);
+        if (found) {
+          copies = found.copies;
+          rects = found.changed;
+          this.stats.motionFirst++;
+        }
+      }
+      if (rects === null) n = diffTiles(this.front, this.back, this.dirty, this.candidates);
       this.stats.limitedCompares++;
     } else {
       n = diffTiles(this.front, this.back, this.dirty);
@@ -389,23 +412,24 @@ export class X11ScreenSource {
       this.stats.verifiedSlices++;
       if (hints && !hints.all && n > 0) this.countMisses(hints.rects);
     }
-    if (n === 0) return none();
-    let rects = coalesceTiles(this.dirty, this.opts.coalesce);
-    let copies: FrameCopy[] = [];
-    if (detectMotion && this.motion) {
-      // Applies the copies to `front` and re-compares: `rects` becomes what they leave changed.
-      const r = diffWithMotion({
-        prev: this.front,
-        cur: this.back,
-        dirty: this.dirty,
-        rects,
-        scratch: this.candidates,
-        detector: this.motion,
-        coalesce: this.opts.coalesce,
-        ...(bands ? { valid: bands } : {}),
-      });
-      copies = r.copies;
-      rects = r.changed;
+    if (rects === null) {
+      if (n === 0) return none();
+      rects = coalesceTiles(this.dirty, this.opts.coalesce);
+      if (detectMotion && this.motion && !searched) {
+        // Applies the copies to `front` and re-compares: `rects` becomes what they leave changed.
+        const r = diffWithMotion({
+          prev: this.front,
+          cur: this.back,
+          dirty: this.dirty,
+          rects,
+          scratch: this.candidates,
+          detector: this.motion,
+          coalesce: this.opts.coalesce,
+          ...(bands ? { valid: bands } : {}),
+        });
+        copies = r.copies;
+        rects = r.changed;
+      }
     }
     if (copies.length === 0) {
       // Tiles are 16 px: trim each rectangle to the pixels that really differ (TigerVNC's
@@ -423,6 +447,29 @@ export class X11ScreenSource {
       this.back = t;
     }
     return { copies, changed: rects };
+  }
+
+  /**
+   * Motion detection on the hinted tiles (`candidates`) before any in-place comparison: their
+   * copies, applied to `front`, and what still differs after them. Null when nothing moved;
+   * `candidates` is then unchanged, for the in-place comparison. Hints cover every changed
+   * pixel (outside verify slices), so the result is the one `diffWithMotion` gives after an
+   * in-place diff: the detector trims each hinted area to what changed, and every hinted tile
+   * the copies do not prove equal is compared after them.
+   */
+  private motionFirst(detector: MotionDetector, bands: readonly CaptureBand[] | null): MotionDiffResult | null {
+    this.dirty.bits.set(this.candidates.bits);
+    const r = diffWithMotion({
+      prev: this.front,
+      cur: this.back,
+      dirty: this.dirty,
+      rects: coalesceTiles(this.candidates, this.opts.coalesce),
+      scratch: this.candidates,
+      detector,
+      coalesce: this.opts.coalesce,
+      ...(bands ? { valid: bands } : {}),
+    });
+    return r.copies.length > 0 ? r : null;
   }
 
   /** The next slice of rows to verify (whole tile rows), cycling over the screen. */

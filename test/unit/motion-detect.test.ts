@@ -578,6 +578,24 @@ describe('back-off after misses', () => {
   });
 });
 
+describe('back-off: damage without a changed pixel', () => {
+  it('is no miss: a scroll there right after it is searched at once', () => {
+    const W = 320;
+    const H = 240;
+    const rand = rng(19);
+    const detector = new MotionDetector({ ...UNBOUNDED, wallNow: () => 0 });
+    const area = { x: 0, y: 0, w: W, h: H };
+    const prev = createPixelBuffer(W, H);
+    fillNoise(prev, area, rand);
+    // A repaint with the same pixels, searched before any comparison (the screen source does).
+    expect(detector.detect(prev, clone(prev), [area])).toEqual([]);
+    const cur = clone(prev);
+    scrollRegion(cur, area, -20, (st) => fillNoise(cur, st, rand));
+    expect(detector.detect(prev, cur, [area])).toMatchObject([{ dx: 0, dy: -20 }]);
+    expect(detector.stats.skippedBackoff).toBe(0);
+  });
+});
+
 describe('back-off after misses (forgetting)', () => {
   it('forgets a miss once its area has been quiet: the next change there is searched at once', () => {
     const W = 320;
