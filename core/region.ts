@@ -77,7 +77,38 @@ export class Region {
   }
 
   add(r: Rect): this {
-    if (isEmptyRect(r)) return this;
+    if (this.insert(r)) this.coalesce();
+    return this;
+  }
+
+  /**
+   * Adds every rectangle of `other`, merging neighbours once at the end: merging after each
+   * one (two sorts of the whole list per rectangle) was most of the cost of carrying a
+   * JPEG-sent area along a scroll (web scroll at JPEG quality 6: 8 % of the server's CPU).
+   */
+  addRegion(other: Region): this {
+    let grew = false;
+    for (const r of other.list) grew = this.insert(r) || grew;
+    if (grew) this.coalesce();
+    return this;
+  }
+
+  subtract(r: Rect): this {
+    if (this.remove(r)) this.coalesce();
+    return this;
+  }
+
+  /** Removes every rectangle of `other`, merging neighbours once at the end (see `addRegion`). */
+  subtractRegion(other: Region): this {
+    let shrank = false;
+    for (const r of other.list) shrank = this.remove(r) || shrank;
+    if (shrank) this.coalesce();
+    return this;
+  }
+
+  /** Adds the parts of `r` not yet in the region, without merging; returns whether any were. */
+  private insert(r: Rect): boolean {
+    if (isEmptyRect(r)) return false;
     let pieces: Rect[] = [r];
     for (const e of this.list) {
       if (pieces.length === 0) break;
@@ -88,20 +119,13 @@ export class Region {
       }
       pieces = next;
     }
-    if (pieces.length) {
-      this.list.push(...pieces);
-      this.coalesce();
-    }
-    return this;
+    this.list.push(...pieces);
+    return pieces.length > 0;
   }
 
-  addRegion(other: Region): this {
-    for (const r of other.list) this.add(r);
-    return this;
-  }
-
-  subtract(r: Rect): this {
-    if (isEmptyRect(r) || this.list.length === 0) return this;
+  /** Removes `r`, without merging; returns whether anything was removed. */
+  private remove(r: Rect): boolean {
+    if (isEmptyRect(r) || this.list.length === 0) return false;
     const out: Rect[] = [];
     let changed = false;
     for (const e of this.list) {
@@ -110,16 +134,8 @@ export class Region {
         changed = true;
       } else out.push(e);
     }
-    if (changed) {
-      this.list = out;
-      this.coalesce();
-    }
-    return this;
-  }
-
-  subtractRegion(other: Region): this {
-    for (const r of other.list) this.subtract(r);
-    return this;
+    if (changed) this.list = out;
+    return changed;
   }
 
   /** A new region: this ∩ r. */
