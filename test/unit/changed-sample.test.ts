@@ -1,11 +1,12 @@
 /**
  * `ChangedSample` scores a shift on the sampled pixels that changed in place: its answer must be
- * the plain definition's (every SCORE_STEP-th pixel of up to SCORE_ROWS evenly spaced rows;
+ * the plain definition's (every SCORE_STEP-th pixel, or every odd step that keeps the positions
+ * near MAX_SAMPLES, of up to SCORE_ROWS evenly spaced rows;
  * of those that differ in place, the share whose source under the shift is equal and inside
  * the old frame), whatever the area, the shift and the strides.
  */
 import { describe, it, expect } from 'vitest';
-import { ChangedSample, SCORE_ROWS, SCORE_STEP } from '../../capture/changed-sample.js';
+import { ChangedSample, MAX_SAMPLES, SCORE_ROWS, SCORE_STEP } from '../../capture/changed-sample.js';
 import { createPixelBuffer, type PixelBuffer } from '../../core/pixel-buffer.js';
 import type { Rect } from '../../core/geometry.js';
 
@@ -16,9 +17,11 @@ function rng(seed: number): () => number {
 
 function definition(prev: PixelBuffer, cur: PixelBuffer, area: Rect, dx: number, dy: number): number {
   const rowStep = Math.max(1, Math.floor(area.h / SCORE_ROWS));
+  const rows = Math.ceil(area.h / rowStep);
+  const colStep = Math.max(SCORE_STEP, Math.ceil((area.w * rows) / MAX_SAMPLES)) | 1;
   let changed = 0, explained = 0;
   for (let y = area.y + (rowStep >> 1); y < area.y + area.h; y += rowStep) {
-    for (let x = area.x; x < area.x + area.w; x += SCORE_STEP) {
+    for (let x = area.x; x < area.x + area.w; x += colStep) {
       const c = cur.pixels[y * cur.stride + x];
       if (c === prev.pixels[y * prev.stride + x]) continue;
       changed++;
