@@ -6,6 +6,7 @@
  * pixel for pixel, whatever happened between the frames.
  */
 import { describe, expect, it } from 'vitest';
+import { xorshift32 } from '../helpers/rng.js';
 import type { Rect } from '../../core/geometry.js';
 import { createPixelBuffer, type PixelBuffer } from '../../core/pixel-buffer.js';
 import { MotionDetector, changedBounds, clusterRects } from '../../capture/motion-detect.js';
@@ -16,18 +17,7 @@ import { coalesceTiles } from '../../capture/tile-coalesce.js';
 
 // ------------------------------------------------------------------------------ fixtures
 
-/** xorshift32: deterministic per seed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
+const rng = xorshift32;
 
 function clone(b: PixelBuffer): PixelBuffer {
   const c = createPixelBuffer(b.width, b.height, b.stride);

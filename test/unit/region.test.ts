@@ -5,22 +5,13 @@
  * edges touch (the batched operations merge once at the end, the single ones after each step).
  */
 import { describe, expect, it } from 'vitest';
+import { xorshift32 } from '../helpers/rng.js';
 import type { Rect } from '../../core/geometry.js';
 import { Region } from '../../core/region.js';
 
 const N = 48;
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
+const rng = xorshift32;
 
 /** Pixel set over an (N + 20)² grid offset by 10, so translated regions stay inside. */
 class Bitmap {
