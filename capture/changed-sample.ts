@@ -1,10 +1,11 @@
 /**
  * A sample of the pixels that differ in place between two frames inside an area: every
  * `SCORE_STEP`-th pixel (or more, see `MAX_SAMPLES`) of up to `SCORE_ROWS` evenly spaced rows,
- * kept only where `cur` differs from `prev`. The motion detector scores dozens of candidate shifts per searched area on the
- * same sample; taking it once means each score reads only the changed pixels' sources (it used
- * to re-compare every sampled pixel in place for every candidate: a tenth of the server's CPU
- * in the bench's window-drag scene, measured with `perf`).
+ * kept only where `cur` differs from `prev`. The motion detector scores dozens of candidate
+ * shifts per searched area on the same sample; taking it once means each score reads only the
+ * changed pixels' sources (it used to re-compare every sampled pixel in place for every
+ * candidate: a tenth of the server's CPU in the bench's window-drag scene, measured with
+ * `perf`).
  */
 import type { Rect } from '../core/geometry.js';
 import type { PixelBuffer } from '../core/pixel-buffer.js';

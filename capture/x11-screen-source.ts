@@ -379,22 +379,21 @@ export class X11ScreenSource {
     let n = 0;
     let rects: Rect[] | null = null;
     let copies: FrameCopy[] = [];
-    // Whether motion detection already ran on this poll (it runs at most once).
-    let searched = false;
+    // Motion first: search the hinted areas for copies before comparing them in place, so the
+    // tiles a copy explains are compared once, under the shift, instead of twice (in place to
+    // find them dirty, then shifted to prove the copy). A scrolled page or a dragged window is
+    // nearly all such tiles. Not on verify polls, whose slice is compared in place to count what
+    // the hints missed. Motion detection runs at most once per poll.
+    const motion = detectMotion ? this.motion : null;
+    const searchFirst = motion !== null && limited && !slice;
     if (limited) {
       this.candidates.bits.fill(0);
       // With a band capture only tiles inside the bands may be compared; hints outside them
       // arrived during the capture and are carried over to the next poll.
       markRects(this.candidates, bands ? clipRectsToBands(hints.rects, bands) : hints.rects);
       if (sliceRect) markRects(this.candidates, [sliceRect]);
-      // Motion first: search the hinted areas for copies before comparing them in place, so the
-      // tiles a copy explains are compared once, under the shift, instead of twice (in place to
-      // find them dirty, then shifted to prove the copy). A scrolled page or a dragged window
-      // is nearly all such tiles. Not on verify polls, whose slice is compared in place to count
-      // what the hints missed.
-      if (detectMotion && this.motion && !slice) {
-        searched = true;
-        const found = this.motionFirst(this.motion, bands);
+      if (searchFirst) {
+        const found = this.motionFirst(motion, bands);
         if (found) {
           copies = found.copies;
           rects = found.changed;
@@ -415,18 +414,9 @@ export class X11ScreenSource {
     if (rects === null) {
       if (n === 0) return none();
       rects = coalesceTiles(this.dirty, this.opts.coalesce);
-      if (detectMotion && this.motion && !searched) {
+      if (motion && !searchFirst) {
         // Applies the copies to `front` and re-compares: `rects` becomes what they leave changed.
-        const r = diffWithMotion({
-          prev: this.front,
-          cur: this.back,
-          dirty: this.dirty,
-          rects,
-          scratch: this.candidates,
-          detector: this.motion,
-          coalesce: this.opts.coalesce,
-          ...(bands ? { valid: bands } : {}),
-        });
+        const r = this.diffMotion(motion, rects, bands);
         copies = r.copies;
         rects = r.changed;
       }
@@ -459,17 +449,25 @@ export class X11ScreenSource {
    */
   private motionFirst(detector: MotionDetector, bands: readonly CaptureBand[] | null): MotionDiffResult | null {
     this.dirty.bits.set(this.candidates.bits);
-    const r = diffWithMotion({
+    const r = this.diffMotion(detector, coalesceTiles(this.candidates, this.opts.coalesce), bands);
+    return r.copies.length > 0 ? r : null;
+  }
+
+  /**
+   * `diffWithMotion` from `front` (to which the copies are applied) to `back`, searching `rects`
+   * and re-comparing the tiles of `dirty`; `candidates` is its scratch map.
+   */
+  private diffMotion(detector: MotionDetector, rects: readonly Rect[], bands: readonly CaptureBand[] | null): MotionDiffResult {
+    return diffWithMotion({
       prev: this.front,
       cur: this.back,
       dirty: this.dirty,
-      rects: coalesceTiles(this.candidates, this.opts.coalesce),
+      rects,
       scratch: this.candidates,
       detector,
       coalesce: this.opts.coalesce,
       ...(bands ? { valid: bands } : {}),
     });
-    return r.copies.length > 0 ? r : null;
   }
 
   /** The next slice of rows to verify (whole tile rows), cycling over the screen. */
