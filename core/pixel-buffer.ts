@@ -6,7 +6,7 @@
 export interface PixelBuffer {
   readonly width: number;
   readonly height: number;
-  /** Distance between rows, in pixels (>= width). */
+  /** Distance between rows, in pixels: >= width, or 0 in a solid view (`solidPixelBuffer`). */
   readonly stride: number;
   /** BGRX bytes, `stride * height * 4` long at least. */
   readonly data: Buffer;
@@ -29,4 +29,15 @@ export function wrapPixelBuffer(data: Buffer, width: number, height: number, str
   }
   const pixels = new Uint32Array(data.buffer, data.byteOffset, stride * height);
   return { width, height, stride, data, pixels };
+}
+
+/**
+ * A read-only `width`×`height` view in which every pixel is `colour` (`0x00RRGGBB`): one row
+ * of pixels with stride 0, so every row reads that row. Lets an encoder paint a solid area
+ * (glyph copies' background fill) through its usual path without a frame-sized buffer.
+ */
+export function solidPixelBuffer(width: number, height: number, colour: number): PixelBuffer {
+  const data = Buffer.alloc(width * 4);
+  const pixels = new Uint32Array(data.buffer, data.byteOffset, width).fill(colour);
+  return { width, height, stride: 0, data, pixels };
 }

@@ -18,11 +18,14 @@ import { Region } from '../core/region.js';
 import type { CursorImage, Desktop } from './desktop.js';
 import type { ServerOptions } from './options.js';
 import { NATIVE_PIXEL_FORMAT, PixelConverter } from './pixel-format.js';
+import { solidPixelBuffer } from '../core/pixel-buffer.js';
 import type { EncodeManager } from './encoding/encode-manager.js';
 import { rectHeader } from './encoding/encoder.js';
 import { UpdateState, copyRectsFor, orderCopyRects, type PendingCopy } from './updates/update-state.js';
 import { Congestion } from './updates/congestion.js';
 import { encodeInSlices, SnapshotBuffer } from './updates/encode-in-slices.js';
+import { GlyphIndex } from './updates/glyph-index.js';
+import { planGlyphCopies, TEXT_BYTES_PER_PIXEL, type GlyphPlan } from './updates/glyph-copies.js';
 import {
   encodeCursorRect,
   encodeDesktopNameRect,
@@ -95,6 +98,10 @@ export class UpdateSender {
   private readonly lossy = new Region();
   /** Large updates are encoded from this copy (`encodeInSlices`); one send at a time. */
   private readonly snapshot = new SnapshotBuffer();
+  /** Glyphs this client shows, for glyph copies (`glyph-copies.ts`). */
+  private readonly glyphs = new GlyphIndex();
+  /** The pixel format the glyph index was built in: a new format empties it. */
+  private glyphConverter: PixelConverter | null = null;
   private continuous = false;
   private sending = false;
   private waitingForDrain = false;
@@ -222,6 +229,7 @@ export class UpdateSender {
     const full = { x: 0, y: 0, w: width, h: height };
     this.updates.reset(full);
     this.lossy.clear();
+    this.glyphs.clear();
     this.refreshed.clear();
     // Outstanding requests referred to the old size; keep them, clipped to the new one.
     const clipped = this.updates.requested.intersect(full);
@@ -364,53 +372,98 @@ export class UpdateSender {
     }
     // Copies first (the client copies from pixels it already has, before anything else lands),
     // ordered so that no rectangle overwrites another's source.
+    let sentCopies: Rect[] = [];
     if (copy) {
       this.moveLossy(copy);
       const screen = { x: 0, y: 0, w: fb.width, h: fb.height };
-      for (const r of orderCopyRects(copyRectsFor(copy, changed, screen), copy.dx, copy.dy)) {
+      sentCopies = orderCopyRects(copyRectsFor(copy, changed, screen), copy.dx, copy.dy);
+      for (const r of sentCopies) {
         const c = this.encoder.encodeCopy(r, r.x - copy.dx, r.y - copy.dy, converter.bytesPerPixel);
         before.push(...c.chunks);
         rects += c.count;
       }
     }
+    const glyph = this.planGlyphs(changed, copy, sentCopies);
+    // Background fills of rectangles sent as glyph copies go first: pixels and copies land on them.
+    const fills = glyph?.fills.length
+      ? Promise.all(glyph.fills.map((f) => this.encoder.encodeRegion(solidPixelBuffer(fb.width, fb.height, f.colour), [f.rect], { converter, lossless: true })))
+      : Promise.resolve([]);
     // Pixel rectangles in reading order, so the first one starts at the request's origin.
     this.lossy.subtractRegion(changed);
-    const encoded = await encodeInSlices(
-      this.encoder,
-      fb,
-      changed.rects(),
-      {
-        converter,
-        lossless,
-        onLossy: (r) => {
-          this.lossy.add(r);
-          this.lastLossyChangeAt = performance.now();
+    const [filled, encoded] = await Promise.all([
+      fills,
+      encodeInSlices(
+        this.encoder,
+        fb,
+        glyph ? glyph.pixels : changed.rects(),
+        {
+          converter,
+          lossless,
+          onLossy: (r) => {
+            this.lossy.add(r);
+            this.lastLossyChangeAt = performance.now();
+          },
         },
-      },
-      () => !this.link.active(),
-      this.snapshot,
-    );
+        () => !this.link.active(),
+        this.snapshot,
+      ),
+    ]);
     if (!this.link.active()) return;
+    const chunks: Buffer[] = [];
+    let count = encoded.count;
+    for (const f of filled) { chunks.push(...f.chunks); count += f.count; }
+    chunks.push(...encoded.chunks);
+    const copies = glyph?.copies.length ? this.encoder.encodeCopies(glyph.copies, converter.bytesPerPixel) : null;
+    if (copies) count += copies.count;
     const s = this.link.stream() as Duplex & { cork?: () => void; uncork?: () => void };
     s.cork?.();
-    this.link.write(encodeFramebufferUpdateHeader(rects + encoded.count));
+    this.link.write(encodeFramebufferUpdateHeader(rects + count));
     for (const b of before) this.link.write(b);
     // Once the last chunk is flushed, so are all (writes complete in order): their pooled
     // buffers may then be lent again.
-    const chunks = encoded.chunks;
     chunks.forEach((c, i) => this.link.write(c, i === chunks.length - 1 ? () => this.encoder.recycle(chunks) : undefined));
+    for (const b of copies?.chunks ?? []) this.link.write(b);
     for (const b of after) this.link.write(b);
     if (this.link.supports(PseudoEncoding.Fence)) {
       const payload = this.congestion.ping();
       if (payload) this.link.write(encodeServerFence((FenceFlag.Request | FenceFlag.BlockBefore) >>> 0, payload));
     }
     s.uncork?.();
+    this.learnGlyphs(glyph, changed);
     this.updatesSent++;
   }
 
   /** Counts bytes written to the client (all of them, not only updates) for the window. */
   sent(bytes: number): void {
     this.congestion.sent(bytes);
+  }
+
+  /**
+   * The glyph-copy plan for `changed` (`glyph-copies.ts`), or null when this client cannot use
+   * one: it did not list CopyRect, or it prefers Raw (a background fill would cost as much as
+   * the glyphs). Brings the client's glyph index up to date with the update's motion copies
+   * (`sentCopies`, moved by `copy`'s delta) first.
+   */
+  private planGlyphs(changed: Region, copy: PendingCopy | null, sentCopies: readonly Rect[]): GlyphPlan | null {
+    if (!this.link.supports(Encoding.CopyRect) || this.encoder.preferredEncoding === Encoding.Raw || this.glyphConverter !== this.converter) {
+      // Not usable now, or the client's pixels at the recorded places are in another format.
+      this.glyphs.clear();
+      this.glyphConverter = this.converter;
+      if (!this.link.supports(Encoding.CopyRect) || this.encoder.preferredEncoding === Encoding.Raw) return null;
+    }
+    if (copy) this.glyphs.moved(sentCopies, copy.dx, copy.dy);
+    const perPixel = TEXT_BYTES_PER_PIXEL[this.encoder.preferredEncoding] ?? 1;
+    return planGlyphCopies(this.host.desktop.framebuffer, changed.rects(), changed, this.glyphs, perPixel);
+  }
+
+  /**
+   * The update is out: what it wrote over `changed` replaces the recorded glyphs there, and its
+   * blocks are recorded, except those sent as JPEG.
+   */
+  private learnGlyphs(glyph: GlyphPlan | null, changed: Region): void {
+    if (!glyph) return;
+    this.glyphs.overwritten(changed);
+    for (const { key, at, pixels } of glyph.learn) if (!this.lossy.intersects(at)) this.glyphs.learn(at, key, pixels);
   }
 
   /** A copy carries JPEG artefacts along: lossy source pixels make lossy destination pixels. */
@@ -430,5 +483,6 @@ export class UpdateSender {
     if (this.congestionTimer) clearTimeout(this.congestionTimer);
     this.refreshTimer = this.congestionTimer = null;
     this.snapshot.release();
+    this.glyphs.clear();
   }
 }

@@ -5,20 +5,36 @@
  */
 import type { Rect } from '../../core/geometry.js';
 import type { EncodedRects } from './encoder.js';
-import { rectHeader } from './encoder.js';
 import { Encoding } from './encodings.js';
 import { ErrorCode, VncError } from '../../core/errors.js';
 
 /** One CopyRect rectangle: `dest` gets the pixels at (`srcX`, `srcY`) of the same size. */
 export function encodeCopyRect(dest: Rect, srcX: number, srcY: number): EncodedRects {
-  for (const v of [dest.x, dest.y, dest.w, dest.h, srcX, srcY]) {
-    if (!Number.isInteger(v) || v < 0 || v > 0xffff) {
-      throw new VncError(ErrorCode.TooLarge, `CopyRect field ${v} outside 0..65535`);
-    }
+  return encodeCopyRects([{ dest, srcX, srcY }]);
+}
+
+/** One CopyRect to apply: `dest` gets the pixels at (`srcX`, `srcY`) of the same size. */
+export interface CopyRectSpec {
+  readonly dest: Rect;
+  readonly srcX: number;
+  readonly srcY: number;
+}
+
+/**
+ * Several CopyRect rectangles in one buffer (glyph copies come by the dozen per update; one
+ * socket write each cost more than the bytes).
+ */
+export function encodeCopyRects(copies: readonly CopyRectSpec[]): EncodedRects {
+  const b = Buffer.allocUnsafe(16 * copies.length);
+  let o = 0;
+  const u16 = (v: number): number => {
+    if (!Number.isInteger(v) || v < 0 || v > 0xffff) throw new VncError(ErrorCode.TooLarge, `CopyRect field ${v} outside 0..65535`);
+    return (o = b.writeUInt16BE(v, o));
+  };
+  for (const { dest, srcX, srcY } of copies) {
+    u16(dest.x); u16(dest.y); u16(dest.w); u16(dest.h);
+    o = b.writeInt32BE(Encoding.CopyRect, o);
+    u16(srcX); u16(srcY);
   }
-  const b = Buffer.allocUnsafe(16);
-  rectHeader(dest.x, dest.y, dest.w, dest.h, Encoding.CopyRect).copy(b, 0);
-  b.writeUInt16BE(srcX, 12);
-  b.writeUInt16BE(srcY, 14);
-  return { count: 1, chunks: [b] };
+  return { count: copies.length, chunks: [b] };
 }

@@ -1,0 +1,185 @@
+/**
+ * The glyph blocks one client shows, and where: hash of a block's pixels → those pixels and the
+ * positions the client holds them at. It models the client's framebuffer, not ours: a position
+ * is recorded when an update that sent the block losslessly has gone out, moves with the
+ * CopyRects the client applies (a scrolled terminal's characters move up with the scroll), and
+ * is forgotten as soon as an update writes over it. A copy from a recorded position therefore
+ * reproduces the recorded pixels whatever our framebuffer holds there meanwhile (the capture
+ * may have newer pixels whose damage is still on its way).
+ *
+ * Bounded: at most MAX_BLOCKS blocks, MAX_STORED_PIXELS pixels and POSITIONS_PER_KEY positions
+ * per block; the least recently used block goes first. A client costs a few megabytes at most.
+ */
+import type { PixelBuffer } from '../../core/pixel-buffer.js';
+import type { Rect } from '../../core/geometry.js';
+import type { Region } from '../../core/region.js';
+
+/** Positions kept per block: one is enough for a copy, a few survive some being overwritten. */
+export const POSITIONS_PER_KEY = 4;
+/** Pixels stored over all blocks (4 bytes each). */
+export const MAX_STORED_PIXELS = 256 * 1024;
+/** Blocks kept (each costs a few hundred bytes of bookkeeping besides its pixels). */
+export const MAX_BLOCKS = 8192;
+/** Larger blocks are not recorded: glyphs and words are smaller, and a big block rarely repeats. */
+export const MAX_BLOCK_PIXELS = 4096;
+
+interface Entry {
+  readonly w: number;
+  readonly h: number;
+  readonly pixels: Uint32Array;
+  /** Where the client shows these pixels, newest first. */
+  readonly at: { x: number; y: number }[];
+}
+
+export class GlyphIndex {
+  /** Map order is use order: the first key is the least recently used. */
+  private readonly byKey = new Map<number, Entry>();
+  private storedPixels = 0;
+
+  /** Recorded positions in all. */
+  get size(): number {
+    let n = 0;
+    for (const e of this.byKey.values()) n += e.at.length;
+    return n;
+  }
+
+  get pixelsStored(): number {
+    return this.storedPixels;
+  }
+
+  /**
+   * The recorded pixels of `key` when they are exactly the `w`×`h` block at `offset` of `buf`
+   * (row by row), else null. The array is the index's own: pass it back to `learn`, never
+   * modify it.
+   */
+  pixelsOf(key: number, w: number, h: number, buf: Uint32Array, offset: number): Uint32Array | null {
+    const e = this.byKey.get(key);
+    if (!e || e.w !== w || e.h !== h) return null;
+    const px = e.pixels;
+    for (let i = 0; i < px.length; i++) if (px[i] !== buf[offset + i]) return null;
+    return px;
+  }
+
+  /**
+   * A position where the client shows the pixels recorded for `key`, outside `avoid` (what this
+   * update overwrites before its glyph copies apply), or null.
+   */
+  positionOutside(key: number, avoid: Region): { x: number; y: number } | null {
+    const e = this.byKey.get(key);
+    if (!e) return null;
+    for (const at of e.at) if (!avoid.intersects({ x: at.x, y: at.y, w: e.w, h: e.h })) return at;
+    return null;
+  }
+
+  /**
+   * The client now shows `pixels` (block `b`'s, row by row, hashed `key`; the index keeps the
+   * array) at `b`, exactly.
+   */
+  learn(b: Rect, key: number, pixels: Uint32Array): void {
+    const area = b.w * b.h;
+    if (area > MAX_BLOCK_PIXELS || pixels.length !== area) return;
+    let e = this.byKey.get(key);
+    if (e) {
+      this.byKey.delete(key);
+      if (e.w !== b.w || e.h !== b.h || !samePixelArrays(e.pixels, pixels)) {
+        // Another block with the same hash: the newer one takes the slot.
+        this.storedPixels -= e.pixels.length;
+        e = undefined;
+      }
+    }
+    if (!e) {
+      e = { w: b.w, h: b.h, pixels, at: [] };
+      this.storedPixels += area;
+    }
+    const old = e.at.findIndex((p) => p.x === b.x && p.y === b.y);
+    if (old >= 0) e.at.splice(old, 1);
+    e.at.unshift({ x: b.x, y: b.y });
+    if (e.at.length > POSITIONS_PER_KEY) e.at.pop();
+    this.byKey.set(key, e);
+    for (const [k, l] of this.byKey) {
+      if (this.storedPixels <= MAX_STORED_PIXELS && this.byKey.size <= MAX_BLOCKS) break;
+      this.byKey.delete(k);
+      this.storedPixels -= l.pixels.length;
+    }
+  }
+
+  /**
+   * The client applied CopyRects `dest` from (dest − (dx, dy)), in an order where none
+   * overwrites another's source: positions wholly inside a source move with it; any other
+   * position a destination touches is gone. (A scrolled terminal moves every position, so this
+   * and `overwritten` run over all of them on every update: plain loops, positions updated in
+   * place.)
+   */
+  moved(dest: readonly Rect[], dx: number, dy: number): void {
+    for (const [key, e] of this.byKey) {
+      const { w, h, at } = e;
+      let n = 0;
+      for (const p of at) {
+        const sx = p.x + dx;
+        const sy = p.y + dy;
+        let keep = true;
+        let moved = false;
+        for (const d of dest) {
+          if (sx >= d.x && sy >= d.y && sx + w <= d.x + d.w && sy + h <= d.y + d.h) { moved = true; break; }
+          if (p.x < d.x + d.w && d.x < p.x + w && p.y < d.y + d.h && d.y < p.y + h) keep = false;
+        }
+        if (moved) { p.x = sx; p.y = sy; } else if (!keep) continue;
+        at[n++] = p;
+      }
+      this.trim(key, e, n);
+    }
+  }
+
+  /** An update wrote pixels over `region`: positions touching it are gone. */
+  overwritten(region: Region): void {
+    const box = region.bounds();
+    if (!box) return;
+    const rects = region.rects();
+    const x2 = box.x + box.w;
+    const y2 = box.y + box.h;
+    for (const [key, e] of this.byKey) {
+      const { w, h, at } = e;
+      let n = 0;
+      for (const p of at) {
+        if (p.x < x2 && p.y < y2 && p.x + w > box.x && p.y + h > box.y && touches(rects, p.x, p.y, w, h)) continue;
+        at[n++] = p;
+      }
+      this.trim(key, e, n);
+    }
+  }
+
+  clear(): void {
+    this.byKey.clear();
+    this.storedPixels = 0;
+  }
+
+  /** Keeps the first `n` positions of `key`'s entry; an entry left without any goes. */
+  private trim(key: number, e: Entry, n: number): void {
+    if (n === e.at.length) return;
+    e.at.length = n;
+    if (n > 0) return;
+    this.byKey.delete(key);
+    this.storedPixels -= e.pixels.length;
+  }
+}
+
+function touches(rects: readonly Rect[], x: number, y: number, w: number, h: number): boolean {
+  for (const d of rects) if (x < d.x + d.w && d.x < x + w && y < d.y + d.h && d.y < y + h) return true;
+  return false;
+}
+
+/** Block `b` of `fb`, row by row, into `out` from `offset` (default: a new array). */
+export function blockPixels(fb: PixelBuffer, b: Rect, out = new Uint32Array(b.w * b.h), offset = 0): Uint32Array {
+  const px = fb.pixels;
+  let o = offset;
+  // Element by element: glyph rows are a few pixels wide, a subarray per row cost more.
+  for (let y = b.y; y < b.y + b.h; y++) for (let s = y * fb.stride + b.x, end = s + b.w; s < end; s++) out[o++] = px[s]!;
+  return out;
+}
+
+function samePixelArrays(a: Uint32Array, b: Uint32Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,91 @@
+/**
+ * Glyph copies with real viewers: an xterm on Xvfb prints lines made of the same few words, so
+ * most of its characters already show elsewhere and go out as CopyRects from there. TigerVNC's
+ * vncviewer and noVNC in chromium, each with Hextile, ZRLE and lossless Tight, must end up
+ * showing the X screen pixel for pixel (`xwd -root`), and the server's counters must show that
+ * the glyphs were copied (far more CopyRects than lines scrolled).
+ */
+import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { launchChromium, openNoVncPage, serveNoVnc, type ChromiumHandle, type NoVncServer } from '../helpers/browser.js';
+import { runOk, sleep, suiteScope } from '../helpers/processes.js';
+import { startServerRig, type ServerRig } from '../helpers/server-rig.js';
+import { startTigerViewer, type TigerEncoding } from '../helpers/vnc-clients.js';
+import { fillRoot, startXvfb, xEnv, xwdRoot, type XvfbHandle } from '../helpers/x-env.js';
+
+const W = 640;
+const H = 400;
+const ENC_COPYRECT = 1;
+const LINES = 12;
+const WORDS = ['grep', 'return', 'value', 'error', 'server', 'client', 'update', 'pixel'];
+
+describe('glyph copies: real viewers stay exact', () => {
+  const scope = suiteScope();
+  let server: XvfbHandle;
+  let viewerX: XvfbHandle;
+  let rig: ServerRig;
+  let pages: NoVncServer;
+  let browser: ChromiumHandle;
+  let feed: string;
+  let n = 0;
+
+  beforeAll(async () => {
+    server = await startXvfb({ width: W, height: H, scope });
+    viewerX = await startXvfb({ width: W + 200, height: H + 200, scope });
+    await fillRoot(server.display, 'desktop');
+    feed = `/tmp/glyph-viewers-${process.pid}.txt`;
+    writeFileSync(feed, '');
+    scope.defer('remove xterm feed', () => rmSync(feed, { force: true }));
+    const env = xEnv(server.display);
+    // An antialiased font, as desktops use: its glyphs cost ZRLE and Tight more than a copy.
+    const term = scope.spawn('xterm', ['-geometry', '70x20+10+10', '-fa', 'DejaVu Sans Mono', '-fs', '10', '-e', 'tail', '-s', '0.05', '-n', '+1', '-f', feed], { env });
+    await runOk('xdotool', ['search', '--sync', '--onlyvisible', '--pid', String(term.pid)], { timeoutMs: 10_000, env });
+    for (let i = 0; i < 25; i++) appendFileSync(feed, `${line()}\n`);
+    pages = await serveNoVnc({ scope });
+    rig = await startServerRig({ display: server.display, http: true, allowedOrigins: [pages.baseUrl], scope });
+    browser = await launchChromium({ scope });
+    await sleep(300);
+  });
+
+  function line(): string {
+    n++;
+    return Array.from({ length: 8 }, (_, i) => WORDS[(n * 3 + i * 5) % WORDS.length]).join(' ');
+  }
+
+  function copyRectsSent(): number {
+    return rig.server.liveSessions().flatMap((s) => s.encodingStats()).filter((e) => e.encoding === ENC_COPYRECT).reduce((a, e) => a + e.rects, 0);
+  }
+
+  /** Prints LINES lines, one per 80 ms, then returns the settled X screen. */
+  async function scrollText(): Promise<Awaited<ReturnType<typeof xwdRoot>>> {
+    for (let i = 0; i < LINES; i++) {
+      appendFileSync(feed, `${line()}\n`);
+      await sleep(80);
+    }
+    await sleep(400);
+    return xwdRoot(server.display);
+  }
+
+  const tiger: TigerEncoding[] = ['Hextile', 'ZRLE', 'Tight'];
+  test.each(tiger)('TigerVNC vncviewer, %s', async (encoding) => {
+    const viewer = await startTigerViewer({ port: rig.port, display: viewerX.display, encoding, scope });
+    await viewer.waitForImage(await xwdRoot(server.display), { timeoutMs: 15_000, label: `tiger ${encoding} before` });
+    const before = copyRectsSent();
+    const truth = await scrollText();
+    await viewer.waitForImage(truth, { timeoutMs: 15_000, label: `tiger ${encoding} after ${LINES} lines` });
+    // One scroll copy per line at most; the rest are glyphs.
+    expect(copyRectsSent() - before).toBeGreaterThan(LINES * 10);
+    await viewer.close();
+  });
+
+  const novnc: [string, number][] = [['Hextile', 5], ['ZRLE', 16], ['Tight (lossless)', 7]];
+  test.each(novnc)('noVNC in chromium, %s', async (name, encoding) => {
+    const page = await openNoVncPage(browser, pages.pageUrl(rig.wsUrl!, { onlyEncodings: [ENC_COPYRECT, encoding] }));
+    await page.waitForImage(await xwdRoot(server.display), { timeoutMs: 15_000, label: `noVNC ${name} before` });
+    const before = copyRectsSent();
+    const truth = await scrollText();
+    await page.waitForImage(truth, { timeoutMs: 15_000, label: `noVNC ${name} after ${LINES} lines` });
+    expect(copyRectsSent() - before).toBeGreaterThan(LINES * 10);
+    await page.close();
+  });
+});
