@@ -66,26 +66,29 @@ describe('glyph copies: real viewers stay exact', () => {
     return xwdRoot(server.display);
   }
 
+  type WaitForImage = (truth: Awaited<ReturnType<typeof xwdRoot>>, opts: { timeoutMs: number; label: string }) => Promise<unknown>;
+
+  /** The viewer shows the screen, then the screen after LINES more lines; the glyphs went as copies. */
+  async function followsScrolledText(label: string, waitForImage: WaitForImage): Promise<void> {
+    await waitForImage(await xwdRoot(server.display), { timeoutMs: 15_000, label: `${label} before` });
+    const before = copyRectsSent();
+    const truth = await scrollText();
+    await waitForImage(truth, { timeoutMs: 15_000, label: `${label} after ${LINES} lines` });
+    // One scroll copy per line at most; the rest are glyphs.
+    expect(copyRectsSent() - before).toBeGreaterThan(LINES * 10);
+  }
+
   const tiger: TigerEncoding[] = ['Hextile', 'ZRLE', 'Tight'];
   test.each(tiger)('TigerVNC vncviewer, %s', async (encoding) => {
     const viewer = await startTigerViewer({ port: rig.port, display: viewerX.display, encoding, scope });
-    await viewer.waitForImage(await xwdRoot(server.display), { timeoutMs: 15_000, label: `tiger ${encoding} before` });
-    const before = copyRectsSent();
-    const truth = await scrollText();
-    await viewer.waitForImage(truth, { timeoutMs: 15_000, label: `tiger ${encoding} after ${LINES} lines` });
-    // One scroll copy per line at most; the rest are glyphs.
-    expect(copyRectsSent() - before).toBeGreaterThan(LINES * 10);
+    await followsScrolledText(`tiger ${encoding}`, (truth, opts) => viewer.waitForImage(truth, opts));
     await viewer.close();
   });
 
   const novnc: [string, number][] = [['Hextile', 5], ['ZRLE', 16], ['Tight (lossless)', 7]];
   test.each(novnc)('noVNC in chromium, %s', async (name, encoding) => {
     const page = await openNoVncPage(browser, pages.pageUrl(rig.wsUrl!, { onlyEncodings: [ENC_COPYRECT, encoding] }));
-    await page.waitForImage(await xwdRoot(server.display), { timeoutMs: 15_000, label: `noVNC ${name} before` });
-    const before = copyRectsSent();
-    const truth = await scrollText();
-    await page.waitForImage(truth, { timeoutMs: 15_000, label: `noVNC ${name} after ${LINES} lines` });
-    expect(copyRectsSent() - before).toBeGreaterThan(LINES * 10);
+    await followsScrolledText(`noVNC ${name}`, (truth, opts) => page.waitForImage(truth, opts));
     await page.close();
   });
 });
