@@ -76,6 +76,17 @@ export function planGlyphCopies(fb: PixelBuffer, rects: readonly Rect[], overwri
   const pixels: Rect[] = [];
   const copies: CopyRectSpec[] = [];
   const learn: { key: number; at: Rect; pixels: Uint32Array }[] = [];
+  /** A piece of a block to look up: its pixels go to `scratch`, a known piece is worth a copy. */
+  const scratch = new Uint32Array(MAX_BLOCK_PIXELS);
+  const sourceFor = (b: Rect, buf: Uint32Array, o: number): { key: number; known: Uint32Array | null; src: { x: number; y: number } | null } => {
+    blockPixels(fb, b, buf, o);
+    const key = hashPixels(buf, o, b.w, b.h);
+    const known = index.pixelsOf(key, b.w, b.h, buf, o);
+    // Only where a copy is cheaper than the block's pixels.
+    const src = known && b.w * b.h * bytesPerPixel > COPY_BYTES ? index.positionOutside(key, overwritten) : null;
+    return { key, known, src };
+  };
+  let sizes: ReadonlyMap<number, ReadonlySet<number>> | null = null;
   for (const r of rects) {
     const cut = findGlyphBlocks(fb, r);
     if (!cut || cut.blocks.length === 0) {
@@ -83,40 +94,36 @@ export function planGlyphCopies(fb: PixelBuffer, rects: readonly Rect[], overwri
       continue;
     }
     const blocks = cut.blocks;
-    const sources: ({ x: number; y: number } | null)[] = [];
     let ink = 0;
     for (const b of blocks) ink += b.w * b.h;
     // Every block's pixels in one array (a typed array per glyph cost more than the hashing).
     const buf = new Uint32Array(ink);
     let offset = 0;
-    let found = 0;
+    const units: Unit[] = [];
     for (const b of blocks) {
       const area = b.w * b.h;
       const o = offset;
       offset += area;
-      if (area < GLYPH_MIN_AREA || area > MAX_BLOCK_PIXELS) { sources.push(null); continue; }
-      blockPixels(fb, b, buf, o);
-      const key = hashPixels(buf, o, b.w, b.h);
-      const known = index.pixelsOf(key, b.w, b.h, buf, o);
+      if (area < GLYPH_MIN_AREA || area > MAX_BLOCK_PIXELS) { units.push({ rect: b, band: b.band, src: null }); continue; }
+      const { key, known, src } = sourceFor(b, buf, o);
       learn.push({ key, at: { x: b.x, y: b.y, w: b.w, h: b.h }, pixels: known ?? buf.slice(o, offset) });
-      // Only where a copy is cheaper than the block's pixels.
-      const src = known && area * bytesPerPixel > COPY_BYTES ? index.positionOutside(key, overwritten) : null;
-      sources.push(src);
-      if (src) found++;
+      if (src) units.push({ rect: b, band: b.band, src });
+      else units.push(...piecesOf(fb, b, cut.background, (sizes ??= index.sizes()), (p) => sourceFor(p, scratch, 0).src));
     }
+    const found = units.reduce((n, u) => n + (u.src ? 1 : 0), 0);
     if (found === 0) {
       pixels.push(r);
       continue;
     }
-    // A run of blocks without a source in one band goes as one pixel rectangle around them
+    // A run of units without a source in one band goes as one pixel rectangle around them
     // (the columns between them are background in the band's rows, so no copy lands inside).
     const rest: Rect[] = [];
     let cost = FILL_BYTES + found * COPY_BYTES;
-    for (let i = 0; i < blocks.length; i++) {
-      if (sources[i]) continue;
+    for (let i = 0; i < units.length; i++) {
+      if (units[i]!.src) continue;
       let j = i;
-      while (j + 1 < blocks.length && !sources[j + 1] && blocks[j + 1]!.band === blocks[i]!.band) j++;
-      const run = boundsOf(blocks, i, j);
+      while (j + 1 < units.length && !units[j + 1]!.src && units[j + 1]!.band === units[i]!.band) j++;
+      const run = boundsOf(units, i, j);
       rest.push(run);
       cost += RECT_OVERHEAD_BYTES + run.w * run.h * bytesPerPixel;
       i = j;
@@ -127,18 +134,72 @@ export function planGlyphCopies(fb: PixelBuffer, rects: readonly Rect[], overwri
     }
     fills.push({ rect: r, colour: cut.background });
     pixels.push(...rest);
-    blocks.forEach((b, i) => {
-      const src = sources[i];
-      if (src) copies.push({ dest: { x: b.x, y: b.y, w: b.w, h: b.h }, srcX: src.x, srcY: src.y });
-    });
+    for (const { rect: b, src } of units) if (src) copies.push({ dest: { x: b.x, y: b.y, w: b.w, h: b.h }, srcX: src.x, srcY: src.y });
   }
   return { fills, pixels, copies, learn };
 }
 
-function boundsOf(blocks: readonly GlyphBlock[], from: number, to: number): Rect {
+/** Part of a damaged rectangle: a glyph block, or a piece of one, with its source if copied. */
+interface Unit {
+  readonly rect: Rect;
+  readonly band: number;
+  readonly src: { x: number; y: number } | null;
+}
+
+/**
+ * Block `b`, which the client does not show as a whole, as pieces it does show: glyphs that
+ * touch (antialiased "rn", "ww") form one block, but each was usually seen alone before. From
+ * the left edge, each narrower piece (its ink rows only) whose size the index holds (`sizes`:
+ * width → heights) is looked up (`sourceOf`); the narrowest known one is taken and the search
+ * goes on after it. Columns no known piece starts at become units without a source (whole
+ * block rows). Every ink pixel of `b` ends up in exactly one unit: its columns all hold ink (it
+ * is a block), and rows a piece leaves out are background in its columns.
+ */
+function piecesOf(fb: PixelBuffer, b: GlyphBlock, bg: number, sizes: ReadonlyMap<number, ReadonlySet<number>>, sourceOf: (piece: Rect) => { x: number; y: number } | null): Unit[] {
+  // The first and last ink row of each column: a piece's ink rows without reading it again.
+  const top = new Int32Array(b.w);
+  const bottom = new Int32Array(b.w);
+  const px = fb.pixels;
+  for (let c = 0; c < b.w; c++) {
+    let t = b.y;
+    while (px[t * fb.stride + b.x + c] === bg) t++; // every column of a block holds ink
+    let u = b.y + b.h - 1;
+    while (px[u * fb.stride + b.x + c] === bg) u--;
+    top[c] = t;
+    bottom[c] = u + 1;
+  }
+  const units: Unit[] = [];
+  const right = b.x + b.w;
+  let gapFrom = b.x;
+  let x = b.x;
+  while (x < right) {
+    let hit: Unit | null = null;
+    let t = Infinity;
+    let u = -Infinity;
+    for (let w = 1; x + w <= right && w < b.w; w++) {
+      // the piece [x, x + w): its ink rows grow with each column
+      t = Math.min(t, top[x - b.x + w - 1]!);
+      u = Math.max(u, bottom[x - b.x + w - 1]!);
+      // Only sizes the index holds are worth hashing.
+      if (!sizes.get(w)?.has(u - t) || w * (u - t) < GLYPH_MIN_AREA) continue;
+      const piece = { x, y: t, w, h: u - t };
+      const src = sourceOf(piece);
+      if (src) { hit = { rect: piece, band: b.band, src }; break; }
+    }
+    if (!hit) { x++; continue; }
+    if (x > gapFrom) units.push({ rect: { x: gapFrom, y: b.y, w: x - gapFrom, h: b.h }, band: b.band, src: null });
+    units.push(hit);
+    x += hit.rect.w;
+    gapFrom = x;
+  }
+  if (right > gapFrom) units.push({ rect: { x: gapFrom, y: b.y, w: right - gapFrom, h: b.h }, band: b.band, src: null });
+  return units;
+}
+
+function boundsOf(units: readonly Unit[], from: number, to: number): Rect {
   let x1 = Infinity, y1 = Infinity, x2 = -Infinity, y2 = -Infinity;
   for (let k = from; k <= to; k++) {
-    const b = blocks[k]!;
+    const b = units[k]!.rect;
     x1 = Math.min(x1, b.x); y1 = Math.min(y1, b.y);
     x2 = Math.max(x2, b.x + b.w); y2 = Math.max(y2, b.y + b.h);
   }

@@ -20,6 +20,8 @@ export const POSITIONS_PER_KEY = 4;
 export const MAX_STORED_PIXELS = 256 * 1024;
 /** Blocks kept (each costs a few hundred bytes of bookkeeping besides its pixels). */
 export const MAX_BLOCKS = 8192;
+/** Block sizes as one number: width × SIZE_KEY + height (heights are below it). */
+const SIZE_KEY = 65536;
 /** Larger blocks are not recorded: glyphs and words are smaller, and a big block rarely repeats. */
 export const MAX_BLOCK_PIXELS = 4096;
 
@@ -35,6 +37,8 @@ export class GlyphIndex {
   /** Map order is use order: the first key is the least recently used. */
   private readonly byKey = new Map<number, Entry>();
   private storedPixels = 0;
+  /** How many blocks of each size are recorded, by `w * SIZE_KEY + h` (`sizes`). */
+  private readonly sizeCounts = new Map<number, number>();
 
   /** Recorded positions in all. */
   get size(): number {
@@ -83,13 +87,15 @@ export class GlyphIndex {
       this.byKey.delete(key);
       if (e.w !== b.w || e.h !== b.h || !samePixelArrays(e.pixels, pixels)) {
         // Another block with the same hash: the newer one takes the slot.
-        this.storedPixels -= e.pixels.length;
+        this.forget(e);
         e = undefined;
       }
     }
     if (!e) {
       e = { w: b.w, h: b.h, pixels, at: [] };
       this.storedPixels += area;
+      const size = b.w * SIZE_KEY + b.h;
+      this.sizeCounts.set(size, (this.sizeCounts.get(size) ?? 0) + 1);
     }
     const old = e.at.findIndex((p) => p.x === b.x && p.y === b.y);
     if (old >= 0) e.at.splice(old, 1);
@@ -99,7 +105,7 @@ export class GlyphIndex {
     for (const [k, l] of this.byKey) {
       if (this.storedPixels <= MAX_STORED_PIXELS && this.byKey.size <= MAX_BLOCKS) break;
       this.byKey.delete(k);
-      this.storedPixels -= l.pixels.length;
+      this.forget(l);
     }
   }
 
@@ -151,6 +157,28 @@ export class GlyphIndex {
   clear(): void {
     this.byKey.clear();
     this.storedPixels = 0;
+    this.sizeCounts.clear();
+  }
+
+  /** The sizes of the recorded blocks: width → heights. */
+  sizes(): Map<number, Set<number>> {
+    const out = new Map<number, Set<number>>();
+    for (const size of this.sizeCounts.keys()) {
+      const w = Math.floor(size / SIZE_KEY);
+      let hs = out.get(w);
+      if (!hs) out.set(w, (hs = new Set()));
+      hs.add(size % SIZE_KEY);
+    }
+    return out;
+  }
+
+  /** Bookkeeping for an entry leaving the index. */
+  private forget(e: Entry): void {
+    this.storedPixels -= e.pixels.length;
+    const size = e.w * SIZE_KEY + e.h;
+    const n = (this.sizeCounts.get(size) ?? 1) - 1;
+    if (n > 0) this.sizeCounts.set(size, n);
+    else this.sizeCounts.delete(size);
   }
 
   /** Keeps the first `n` positions of `key`'s entry; an entry left without any goes. */
@@ -159,7 +187,7 @@ export class GlyphIndex {
     e.at.length = n;
     if (n > 0) return;
     this.byKey.delete(key);
-    this.storedPixels -= e.pixels.length;
+    this.forget(e);
   }
 }
 
@@ -169,7 +197,7 @@ function touches(rects: readonly Rect[], x: number, y: number, w: number, h: num
 }
 
 /** Block `b` of `fb`, row by row, into `out` from `offset` (default: a new array). */
-export function blockPixels(fb: PixelBuffer, b: Rect, out = new Uint32Array(b.w * b.h), offset = 0): Uint32Array {
+export function blockPixels(fb: PixelBuffer, b: Rect, out: Uint32Array = new Uint32Array(b.w * b.h), offset = 0): Uint32Array {
   const px = fb.pixels;
   let o = offset;
   // Element by element: glyph rows are a few pixels wide, a subarray per row cost more.

@@ -176,6 +176,33 @@ describe('planGlyphCopies', () => {
   });
 });
 
+describe('planGlyphCopies with touching glyphs', () => {
+  it('copies the glyphs of a block it does not know whole, piece by piece, and sends the rest as pixels', () => {
+    const fb = filled(120, 40, BG);
+    const glyphs = makeGlyphs(3, 21);
+    drawGlyph(fb, glyphs[0]!, 0, 0);
+    drawGlyph(fb, glyphs[1]!, 6, 0);
+    const index = new GlyphIndex();
+    for (const b of findGlyphBlocks(fb, { x: 0, y: 0, w: 12, h: 9 })!.blocks) index.learn(b, hashBlock(fb, b), blockPixels(fb, b));
+    // "0" and "1" touching (ink 5 wide, drawn 5 apart), then an unknown glyph touching "1"
+    const line: Rect = { x: 0, y: 20, w: 40, h: 9 };
+    drawGlyph(fb, glyphs[0]!, 10, 20);
+    drawGlyph(fb, glyphs[1]!, 15, 20);
+    drawGlyph(fb, glyphs[2]!, 20, 20);
+    const cut = findGlyphBlocks(fb, line)!;
+    expect(cut.blocks).toEqual([{ x: 10, y: 20, w: 15, h: 8, band: 0 }]);
+    const plan = planGlyphCopies(fb, [line], Region.of(line), index, 2);
+    expect(plan.copies).toEqual([
+      { dest: { x: 10, y: 20, w: 5, h: 8 }, srcX: 0, srcY: 0 },
+      { dest: { x: 15, y: 20, w: 5, h: 8 }, srcX: 6, srcY: 0 },
+    ]);
+    expect(plan.pixels).toEqual([{ x: 20, y: 20, w: 5, h: 8 }]);
+    expect(plan.fills).toEqual([{ rect: line, colour: BG }]);
+    // The whole block is recorded too, for the next time it appears.
+    expect(plan.learn.map((l) => l.at)).toEqual([{ x: 10, y: 20, w: 15, h: 8 }]);
+  });
+});
+
 describe('solidPixelBuffer', () => {
   it('reads as one colour everywhere', () => {
     const s = solidPixelBuffer(30, 20, 0x123456);
@@ -244,8 +271,10 @@ describe('glyph copies through the server', () => {
 
     const glyphs = makeGlyphs(10, 99, cw, ch);
     const rnd = xorshift32(2024);
+    /** A line of glyphs; one line in three packs them a column closer, so that they touch. */
     const line = (row: number, cols: number) => {
-      for (let i = 0; i < cols; i++) drawGlyph(fb, glyphs[rnd() % glyphs.length]!, i * cw, row * ch);
+      const pitch = rnd() % 3 === 0 ? cw - 1 : cw;
+      for (let i = 0; i < cols; i++) drawGlyph(fb, glyphs[rnd() % glyphs.length]!, i * pitch, row * ch);
       return { x: 0, y: row * ch, w: cols * cw, h: ch };
     };
     /** Areas our framebuffer changed without damage yet: the clients may differ there. */
