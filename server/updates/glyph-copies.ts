@@ -8,7 +8,8 @@
  * 2. look each block up in the client's `GlyphIndex`, which records where the client shows
  *    which pixels (not what our framebuffer holds there now): a source is used only where the
  *    client holds exactly the block's pixels and this update does not write over it first, so
- *    a copy can never produce a wrong pixel;
+ *    a copy can never produce a wrong pixel; a block of touching glyphs not known whole is
+ *    looked up piece by piece (`piecesOf`);
  * 3. when that is estimated to cost fewer bytes than the rectangle's pixels (`bytesPerPixel`,
  *    what the client's encoding spends per pixel of text), the rectangle goes out as one fill
  *    of its background, then the blocks without a source as pixel rectangles (consecutive ones
@@ -76,8 +77,9 @@ export function planGlyphCopies(fb: PixelBuffer, rects: readonly Rect[], overwri
   const pixels: Rect[] = [];
   const copies: CopyRectSpec[] = [];
   const learn: { key: number; at: Rect; pixels: Uint32Array }[] = [];
-  /** A piece of a block to look up: its pixels go to `scratch`, a known piece is worth a copy. */
-  const scratch = new Uint32Array(MAX_BLOCK_PIXELS);
+  /** Pieces of blocks are read into this, one at a time (allocated when a block is split). */
+  let scratch: Uint32Array | null = null;
+  /** Reads block `b` into `buf` at `o` and looks it up; `src` only where a copy pays. */
   const sourceFor = (b: Rect, buf: Uint32Array, o: number): { key: number; known: Uint32Array | null; src: { x: number; y: number } | null } => {
     blockPixels(fb, b, buf, o);
     const key = hashPixels(buf, o, b.w, b.h);
@@ -108,7 +110,7 @@ export function planGlyphCopies(fb: PixelBuffer, rects: readonly Rect[], overwri
       const { key, known, src } = sourceFor(b, buf, o);
       learn.push({ key, at: { x: b.x, y: b.y, w: b.w, h: b.h }, pixels: known ?? buf.slice(o, offset) });
       if (src) units.push({ rect: b, band: b.band, src });
-      else units.push(...piecesOf(fb, b, cut.background, (sizes ??= index.sizes()), (p) => sourceFor(p, scratch, 0).src));
+      else units.push(...piecesOf(fb, b, cut.background, (sizes ??= index.sizes()), (p) => sourceFor(p, (scratch ??= new Uint32Array(MAX_BLOCK_PIXELS)), 0).src));
     }
     const found = units.reduce((n, u) => n + (u.src ? 1 : 0), 0);
     if (found === 0) {
