@@ -146,15 +146,23 @@ describe('GlyphIndex', () => {
   });
 });
 
+/**
+ * A screen whose first line shows glyphs 0 and 1 of a new set, and an index that records the
+ * client showing them there.
+ */
+function screenShowingTwo(count: number, seed: number): { fb: PixelBuffer; glyphs: Glyph[]; index: GlyphIndex } {
+  const fb = filled(120, 40, BG);
+  const glyphs = makeGlyphs(count, seed);
+  drawGlyph(fb, glyphs[0]!, 0, 0);
+  drawGlyph(fb, glyphs[1]!, 6, 0);
+  const index = new GlyphIndex();
+  for (const b of findGlyphBlocks(fb, { x: 0, y: 0, w: 12, h: 9 })!.blocks) index.learn(b, hashBlock(fb, b), blockPixels(fb, b));
+  return { fb, glyphs, index };
+}
+
 describe('planGlyphCopies', () => {
   it('sends a line whose glyphs the client shows as background fill, copies and the rest as pixels', () => {
-    const fb = filled(120, 40, BG);
-    const glyphs = makeGlyphs(4, 5);
-    // on screen already (the client holds these): glyphs 0 and 1 on the first line
-    drawGlyph(fb, glyphs[0]!, 0, 0);
-    drawGlyph(fb, glyphs[1]!, 6, 0);
-    const index = new GlyphIndex();
-    for (const b of findGlyphBlocks(fb, { x: 0, y: 0, w: 12, h: 9 })!.blocks) index.learn(b, hashBlock(fb, b), blockPixels(fb, b));
+    const { fb, glyphs, index } = screenShowingTwo(4, 5);
     // the new line: 0 1 2 3 0
     const line: Rect = { x: 0, y: 20, w: 30, h: 9 };
     [0, 1, 2, 3, 0].forEach((g, i) => drawGlyph(fb, glyphs[g]!, i * CELL_W, 20));
@@ -178,12 +186,7 @@ describe('planGlyphCopies', () => {
 
 describe('planGlyphCopies with touching glyphs', () => {
   it('copies the glyphs of a block it does not know whole, piece by piece, and sends the rest as pixels', () => {
-    const fb = filled(120, 40, BG);
-    const glyphs = makeGlyphs(3, 21);
-    drawGlyph(fb, glyphs[0]!, 0, 0);
-    drawGlyph(fb, glyphs[1]!, 6, 0);
-    const index = new GlyphIndex();
-    for (const b of findGlyphBlocks(fb, { x: 0, y: 0, w: 12, h: 9 })!.blocks) index.learn(b, hashBlock(fb, b), blockPixels(fb, b));
+    const { fb, glyphs, index } = screenShowingTwo(3, 21);
     // "0" and "1" touching (ink 5 wide, drawn 5 apart), then an unknown glyph touching "1"
     const line: Rect = { x: 0, y: 20, w: 40, h: 9 };
     drawGlyph(fb, glyphs[0]!, 10, 20);
