@@ -27,7 +27,7 @@
  * The detector keeps scratch arrays between calls (reused, grown on demand) and the recent
  * deltas; one instance per frame source.
  */
-import { intersectRect, type Rect } from '../core/geometry.js';
+import { intersectRect, rectsOverlap, type Rect } from '../core/geometry.js';
 import type { PixelBuffer } from '../core/pixel-buffer.js';
 import { ChangedSample } from './changed-sample.js';
 import type { FrameCopy } from './frame-copy.js';
@@ -320,10 +320,10 @@ export class MotionDetector {
           if (!this.exhausted) this.recordMiss(cluster, miss, wall);
           continue;
         }
-        this.misses = this.misses.filter((m) => !overlaps(m.rect, cluster));
+        this.misses = this.misses.filter((m) => !rectsOverlap(m.rect, cluster));
         // Sources must not read what another copy writes, whatever order a client applies them in.
         const src = { x: copy.dest.x - copy.dx, y: copy.dest.y - copy.dy, w: copy.dest.w, h: copy.dest.h };
-        if (out.some((o) => overlaps(o.dest, src) || overlaps(copy.dest, { x: o.dest.x - o.dx, y: o.dest.y - o.dy, w: o.dest.w, h: o.dest.h }))) continue;
+        if (out.some((o) => rectsOverlap(o.dest, src) || rectsOverlap(copy.dest, { x: o.dest.x - o.dx, y: o.dest.y - o.dy, w: o.dest.w, h: o.dest.h }))) continue;
         out.push(copy);
         this.remember(copy);
       }
@@ -1051,9 +1051,5 @@ function clipRect(r: Rect, width: number, height: number): Rect | null {
 function mostlyInside(r: Rect, outer: Rect): boolean {
   const i = intersectRect(r, outer);
   return i !== null && i.w * i.h * 4 >= r.w * r.h * 3;
-}
-
-function overlaps(a: Rect, b: Rect): boolean {
-  return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
 }
 

@@ -41,6 +41,11 @@ export function boundingRect(a: Rect, b: Rect): Rect {
   return { x: x1, y: y1, w: x2 - x1, h: y2 - y1 };
 }
 
+/** Do `a` and `b` share a pixel? (`intersectRect` without building the intersection.) */
+export function rectsOverlap(a: Rect, b: Rect): boolean {
+  return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+}
+
 export function rectContains(outer: Rect, inner: Rect): boolean {
   return (
     inner.x >= outer.x &&

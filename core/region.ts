@@ -168,16 +168,6 @@ export class Region {
     return this.list.some((e) => intersectRect(e, r) !== null);
   }
 
-  /** Does the region hold every pixel of `r`? (Its rectangles are disjoint, so areas add up.) */
-  contains(r: Rect): boolean {
-    let covered = 0;
-    for (const e of this.list) {
-      const i = intersectRect(e, r);
-      if (i) covered += rectArea(i);
-    }
-    return covered === rectArea(r);
-  }
-
   translate(dx: number, dy: number): this {
     this.list = this.list.map((r) => ({ x: r.x + dx, y: r.y + dy, w: r.w, h: r.h }));
     return this;

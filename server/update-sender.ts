@@ -377,11 +377,9 @@ export class UpdateSender {
       this.moveLossy(copy);
       const screen = { x: 0, y: 0, w: fb.width, h: fb.height };
       sentCopies = orderCopyRects(copyRectsFor(copy, changed, screen), copy.dx, copy.dy);
-      for (const r of sentCopies) {
-        const c = this.encoder.encodeCopy(r, r.x - copy.dx, r.y - copy.dy, converter.bytesPerPixel);
-        before.push(...c.chunks);
-        rects += c.count;
-      }
+      const c = this.encoder.encodeCopies(sentCopies.map((r) => ({ dest: r, srcX: r.x - copy.dx, srcY: r.y - copy.dy })), converter.bytesPerPixel);
+      before.push(...c.chunks);
+      rects += c.count;
     }
     const glyph = this.planGlyphs(changed, copy, sentCopies);
     // Background fills of rectangles sent as glyph copies go first: pixels and copies land on them.
@@ -445,12 +443,13 @@ export class UpdateSender {
    * (`sentCopies`, moved by `copy`'s delta) first.
    */
   private planGlyphs(changed: Region, copy: PendingCopy | null, sentCopies: readonly Rect[]): GlyphPlan | null {
-    if (!this.link.supports(Encoding.CopyRect) || this.encoder.preferredEncoding === Encoding.Raw || this.glyphConverter !== this.converter) {
+    const usable = this.link.supports(Encoding.CopyRect) && this.encoder.preferredEncoding !== Encoding.Raw;
+    if (!usable || this.glyphConverter !== this.converter) {
       // Not usable now, or the client's pixels at the recorded places are in another format.
       this.glyphs.clear();
       this.glyphConverter = this.converter;
-      if (!this.link.supports(Encoding.CopyRect) || this.encoder.preferredEncoding === Encoding.Raw) return null;
     }
+    if (!usable) return null;
     if (copy) this.glyphs.moved(sentCopies, copy.dx, copy.dy);
     const perPixel = TEXT_BYTES_PER_PIXEL[this.encoder.preferredEncoding] ?? 1;
     return planGlyphCopies(this.host.desktop.framebuffer, changed.rects(), changed, this.glyphs, perPixel);

@@ -8,11 +8,6 @@ import type { EncodedRects } from './encoder.js';
 import { Encoding } from './encodings.js';
 import { ErrorCode, VncError } from '../../core/errors.js';
 
-/** One CopyRect rectangle: `dest` gets the pixels at (`srcX`, `srcY`) of the same size. */
-export function encodeCopyRect(dest: Rect, srcX: number, srcY: number): EncodedRects {
-  return encodeCopyRects([{ dest, srcX, srcY }]);
-}
-
 /** One CopyRect to apply: `dest` gets the pixels at (`srcX`, `srcY`) of the same size. */
 export interface CopyRectSpec {
   readonly dest: Rect;
@@ -21,8 +16,8 @@ export interface CopyRectSpec {
 }
 
 /**
- * Several CopyRect rectangles in one buffer (glyph copies come by the dozen per update; one
- * socket write each cost more than the bytes).
+ * CopyRect rectangles in one buffer (glyph copies come by the dozen per update; one socket
+ * write each cost more than the bytes).
  */
 export function encodeCopyRects(copies: readonly CopyRectSpec[]): EncodedRects {
   const b = Buffer.allocUnsafe(16 * copies.length);

@@ -32,7 +32,7 @@ import { createHextileEncoder } from './hextile.js';
 import { createRreEncoder } from './rre.js';
 import { createTightEncoder } from './tight.js';
 import { createTightPngEncoder } from './tight-png.js';
-import { encodeCopyRect, encodeCopyRects, type CopyRectSpec } from './copy-rect.js';
+import { encodeCopyRects, type CopyRectSpec } from './copy-rect.js';
 import { findSolidRects, SOLID_MIN_AREA, type SolidSplit } from './solid.js';
 import { clipToFramebuffer, joinColumns, splitRect, MAX_PIECE_AREA, MAX_PIECE_WIDTH } from './split.js';
 import { Palette, analyseColours } from './palette.js';
@@ -245,13 +245,10 @@ export class EncodeManager {
    * only feeds the raw-equivalent counter.
    */
   encodeCopy(dest: Rect, srcX: number, srcY: number, bytesPerPixel = 4): EncodedRects {
-    if (!this.listed.has(Encoding.CopyRect)) throw new VncError(ErrorCode.Unsupported, 'client did not list CopyRect');
-    const out = encodeCopyRect(dest, srcX, srcY);
-    this.count(Encoding.CopyRect, dest.w * dest.h, out, bytesPerPixel);
-    return out;
+    return this.encodeCopies([{ dest, srcX, srcY }], bytesPerPixel);
   }
 
-  /** Several CopyRect rectangles in one chunk (`encodeCopy` for each, in one buffer). */
+  /** Several CopyRect rectangles in one chunk (as `encodeCopy` for each, in one buffer). */
   encodeCopies(copies: readonly CopyRectSpec[], bytesPerPixel = 4): EncodedRects {
     if (!this.listed.has(Encoding.CopyRect)) throw new VncError(ErrorCode.Unsupported, 'client did not list CopyRect');
     const out = encodeCopyRects(copies);

@@ -8,6 +8,7 @@
  * Pure functions over a PixelBuffer; nothing is kept between calls.
  */
 import type { PixelBuffer } from '../../core/pixel-buffer.js';
+import { isSolidArea } from '../encoding/palette.js';
 import type { Rect } from '../../core/geometry.js';
 
 /** A rectangle cut into ink blocks over one background colour. */
@@ -53,10 +54,10 @@ export function findGlyphBlocks(fb: PixelBuffer, r: Rect, maxArea = GLYPH_CUT_MA
   let y = r.y;
   const bottom = r.y + r.h;
   while (y < bottom) {
-    while (y < bottom && rowIsBackground(px, y * stride + r.x, r.w, bg)) y++;
+    while (y < bottom && isSolidArea(px, stride, r.x, y, r.w, 1, bg)) y++;
     if (y >= bottom) break;
     const top = y;
-    while (y < bottom && !rowIsBackground(px, y * stride + r.x, r.w, bg)) y++;
+    while (y < bottom && !isSolidArea(px, stride, r.x, y, r.w, 1, bg)) y++;
     cutColumns(fb, { x: r.x, y: top, w: r.w, h: y - top }, bg, band++, blocks);
   }
   return { background: bg, blocks };
@@ -95,11 +96,6 @@ function dominantEdgeColour(fb: PixelBuffer, r: Rect): number | null {
   return n >= MIN_BACKGROUND_SHARE * r.w * rows.length ? candidate : null;
 }
 
-function rowIsBackground(px: Uint32Array, start: number, w: number, bg: number): boolean {
-  for (let i = start, end = start + w; i < end; i++) if (px[i] !== bg) return false;
-  return true;
-}
-
 /** Splits the row band `b` at its background columns and trims each piece to its ink rows. */
 function cutColumns(fb: PixelBuffer, b: Rect, bg: number, band: number, out: GlyphBlock[]): void {
   const px = fb.pixels;
@@ -120,8 +116,8 @@ function cutColumns(fb: PixelBuffer, b: Rect, bg: number, band: number, out: Gly
     const w = i - left;
     let top = b.y;
     let bottom = b.y + b.h;
-    while (rowIsBackground(px, top * stride + x, w, bg)) top++;
-    while (rowIsBackground(px, (bottom - 1) * stride + x, w, bg)) bottom--;
+    while (isSolidArea(px, stride, x, top, w, 1, bg)) top++;
+    while (isSolidArea(px, stride, x, bottom - 1, w, 1, bg)) bottom--;
     out.push({ x, y: top, w, h: bottom - top, band });
   }
 }

@@ -20,7 +20,7 @@
  * read now: the framebuffer may change before the update is out).
  */
 import type { PixelBuffer } from '../../core/pixel-buffer.js';
-import type { Rect } from '../../core/geometry.js';
+import { boundingRect, type Rect } from '../../core/geometry.js';
 import { findGlyphBlocks, hashPixels, type GlyphBlock } from './glyph-blocks.js';
 import { blockPixels, MAX_BLOCK_PIXELS, type GlyphIndex } from './glyph-index.js';
 import type { Region } from '../../core/region.js';
@@ -125,7 +125,7 @@ export function planGlyphCopies(fb: PixelBuffer, rects: readonly Rect[], overwri
       if (units[i]!.src) continue;
       let j = i;
       while (j + 1 < units.length && !units[j + 1]!.src && units[j + 1]!.band === units[i]!.band) j++;
-      const run = boundsOf(units, i, j);
+      const run = units.slice(i, j + 1).map((u) => u.rect).reduce(boundingRect);
       rest.push(run);
       cost += RECT_OVERHEAD_BYTES + run.w * run.h * bytesPerPixel;
       i = j;
@@ -198,12 +198,3 @@ function piecesOf(fb: PixelBuffer, b: GlyphBlock, bg: number, sizes: ReadonlyMap
   return units;
 }
 
-function boundsOf(units: readonly Unit[], from: number, to: number): Rect {
-  let x1 = Infinity, y1 = Infinity, x2 = -Infinity, y2 = -Infinity;
-  for (let k = from; k <= to; k++) {
-    const b = units[k]!.rect;
-    x1 = Math.min(x1, b.x); y1 = Math.min(y1, b.y);
-    x2 = Math.max(x2, b.x + b.w); y2 = Math.max(y2, b.y + b.h);
-  }
-  return { x: x1, y: y1, w: x2 - x1, h: y2 - y1 };
-}

@@ -11,7 +11,7 @@
  * per block; the least recently used block goes first. A client costs a few megabytes at most.
  */
 import type { PixelBuffer } from '../../core/pixel-buffer.js';
-import type { Rect } from '../../core/geometry.js';
+import { rectContains, rectsOverlap, type Rect } from '../../core/geometry.js';
 import type { Region } from '../../core/region.js';
 
 /** Positions kept per block: one is enough for a copy, a few survive some being overwritten. */
@@ -91,12 +91,7 @@ export class GlyphIndex {
         e = undefined;
       }
     }
-    if (!e) {
-      e = { w: b.w, h: b.h, pixels, at: [] };
-      this.storedPixels += area;
-      const size = b.w * SIZE_KEY + b.h;
-      this.sizeCounts.set(size, (this.sizeCounts.get(size) ?? 0) + 1);
-    }
+    if (!e) this.admit((e = { w: b.w, h: b.h, pixels, at: [] }));
     const old = e.at.findIndex((p) => p.x === b.x && p.y === b.y);
     if (old >= 0) e.at.splice(old, 1);
     e.at.unshift({ x: b.x, y: b.y });
@@ -113,23 +108,16 @@ export class GlyphIndex {
    * The client applied CopyRects `dest` from (dest − (dx, dy)), in an order where none
    * overwrites another's source: positions wholly inside a source move with it; any other
    * position a destination touches is gone. (A scrolled terminal moves every position, so this
-   * and `overwritten` run over all of them on every update: plain loops, positions updated in
-   * place.)
+   * and `overwritten` run over all of them on every update; positions are updated in place.)
    */
   moved(dest: readonly Rect[], dx: number, dy: number): void {
     for (const [key, e] of this.byKey) {
       const { w, h, at } = e;
       let n = 0;
       for (const p of at) {
-        const sx = p.x + dx;
-        const sy = p.y + dy;
-        let keep = true;
-        let moved = false;
-        for (const d of dest) {
-          if (sx >= d.x && sy >= d.y && sx + w <= d.x + d.w && sy + h <= d.y + d.h) { moved = true; break; }
-          if (p.x < d.x + d.w && d.x < p.x + w && p.y < d.y + d.h && d.y < p.y + h) keep = false;
-        }
-        if (moved) { p.x = sx; p.y = sy; } else if (!keep) continue;
+        const to = { x: p.x + dx, y: p.y + dy, w, h };
+        if (dest.some((d) => rectContains(d, to))) { p.x = to.x; p.y = to.y; }
+        else if (dest.some((d) => rectsOverlap(d, { x: p.x, y: p.y, w, h }))) continue;
         at[n++] = p;
       }
       this.trim(key, e, n);
@@ -140,14 +128,12 @@ export class GlyphIndex {
   overwritten(region: Region): void {
     const box = region.bounds();
     if (!box) return;
-    const rects = region.rects();
-    const x2 = box.x + box.w;
-    const y2 = box.y + box.h;
     for (const [key, e] of this.byKey) {
       const { w, h, at } = e;
       let n = 0;
       for (const p of at) {
-        if (p.x < x2 && p.y < y2 && p.x + w > box.x && p.y + h > box.y && touches(rects, p.x, p.y, w, h)) continue;
+        const r = { x: p.x, y: p.y, w, h };
+        if (rectsOverlap(box, r) && region.intersects(r)) continue;
         at[n++] = p;
       }
       this.trim(key, e, n);
@@ -172,6 +158,13 @@ export class GlyphIndex {
     return out;
   }
 
+  /** Bookkeeping for an entry joining the index (`forget` undoes it). */
+  private admit(e: Entry): void {
+    this.storedPixels += e.pixels.length;
+    const size = e.w * SIZE_KEY + e.h;
+    this.sizeCounts.set(size, (this.sizeCounts.get(size) ?? 0) + 1);
+  }
+
   /** Bookkeeping for an entry leaving the index. */
   private forget(e: Entry): void {
     this.storedPixels -= e.pixels.length;
@@ -189,11 +182,6 @@ export class GlyphIndex {
     this.byKey.delete(key);
     this.forget(e);
   }
-}
-
-function touches(rects: readonly Rect[], x: number, y: number, w: number, h: number): boolean {
-  for (const d of rects) if (x < d.x + d.w && d.x < x + w && y < d.y + d.h && d.y < y + h) return true;
-  return false;
 }
 
 /** Block `b` of `fb`, row by row, into `out` from `offset` (default: a new array). */
