@@ -20,6 +20,8 @@ export interface GlyphBlocks {
    * to bottom and blocks left to right within one.
    */
   readonly blocks: readonly GlyphBlock[];
+  /** The row bands, top to bottom: `blocks[i].band` indexes this. Each spans the rectangle's width. */
+  readonly bands: readonly Rect[];
 }
 
 export interface GlyphBlock extends Rect {
@@ -50,7 +52,7 @@ export function findGlyphBlocks(fb: PixelBuffer, r: Rect, maxArea = GLYPH_CUT_MA
   const px = fb.pixels;
   const stride = fb.stride;
   const blocks: GlyphBlock[] = [];
-  let band = 0;
+  const bands: Rect[] = [];
   let y = r.y;
   const bottom = r.y + r.h;
   while (y < bottom) {
@@ -58,9 +60,11 @@ export function findGlyphBlocks(fb: PixelBuffer, r: Rect, maxArea = GLYPH_CUT_MA
     if (y >= bottom) break;
     const top = y;
     while (y < bottom && !isSolidArea(px, stride, r.x, y, r.w, 1, bg)) y++;
-    cutColumns(fb, { x: r.x, y: top, w: r.w, h: y - top }, bg, band++, blocks);
+    const band = { x: r.x, y: top, w: r.w, h: y - top };
+    cutColumns(fb, band, bg, bands.length, blocks);
+    bands.push(band);
   }
-  return { background: bg, blocks };
+  return { background: bg, blocks, bands };
 }
 
 /**
@@ -120,4 +124,48 @@ function cutColumns(fb: PixelBuffer, b: Rect, bg: number, band: number, out: Gly
     while (isSolidArea(px, stride, x, bottom - 1, w, 1, bg)) bottom--;
     out.push({ x, y: top, w, h: bottom - top, band });
   }
+}
+
+/**
+ * A gap between two blocks of a band narrower than this share of the band's height lies inside
+ * a word; a space is wider (a monospace cell is about half the line's height; DejaVu Sans Mono
+ * in the terminal scene: letters 1–7 px apart, words 8 or more, in 15-row bands).
+ */
+const WORD_GAP_SHARE = 0.45;
+
+/** Consecutive blocks of one band that form a word: `blocks[first]` up to before `blocks[end]`. */
+export interface GlyphWord {
+  /** Bounding box of the word's blocks: everything in it outside them is background. */
+  readonly rect: Rect;
+  readonly first: number;
+  readonly end: number;
+}
+
+/**
+ * The words of `cut`: runs of two or more blocks of one band with gaps below WORD_GAP_SHARE of
+ * the band's height, left to right, bands top to bottom. A word is known by its own pixels
+ * wherever it is written, since the spaces around it are wider than the gaps inside it.
+ */
+export function findWords(cut: GlyphBlocks): GlyphWord[] {
+  const { blocks, bands } = cut;
+  const words: GlyphWord[] = [];
+  let i = 0;
+  while (i < blocks.length) {
+    const first = blocks[i]!;
+    const gap = bands[first.band]!.h * WORD_GAP_SHARE;
+    let x1 = first.x + first.w;
+    let y0 = first.y;
+    let y1 = first.y + first.h;
+    let j = i + 1;
+    for (; j < blocks.length; j++) {
+      const b = blocks[j]!;
+      if (b.band !== first.band || b.x - x1 >= gap) break;
+      x1 = b.x + b.w;
+      y0 = Math.min(y0, b.y);
+      y1 = Math.max(y1, b.y + b.h);
+    }
+    if (j - i >= 2) words.push({ rect: { x: first.x, y: y0, w: x1 - first.x, h: y1 - y0 }, first: i, end: j });
+    i = j;
+  }
+  return words;
 }

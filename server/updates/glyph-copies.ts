@@ -5,23 +5,26 @@
  *
  * For each damaged rectangle small enough to be text being written (`findGlyphBlocks`):
  * 1. cut it into glyph blocks over its background colour;
- * 2. look each block up in the client's `GlyphIndex`, which records where the client shows
- *    which pixels (not what our framebuffer holds there now): a source is used only where the
- *    client holds exactly the block's pixels and this update does not write over it first, so
- *    a copy can never produce a wrong pixel; a block of touching glyphs not known whole is
- *    looked up piece by piece (`piecesOf`);
+ * 2. look each word (glyphs closer than a space, `findWords`) and each block up in the
+ *    client's `GlyphIndex`, which records where the client shows which pixels (not what our
+ *    framebuffer holds there now): a source is used only where the client holds exactly the
+ *    pixels and this update does not write over it first, so a copy can never produce a wrong
+ *    pixel. A word shown whole is one copy; otherwise its blocks are copied one by one, and a
+ *    block of touching glyphs not known whole is cut into character cells (`cellsOf`, in
+ *    monospace text) or looked up piece by piece (`piecesOf`);
  * 3. when that is estimated to cost fewer bytes than the rectangle's pixels (`bytesPerPixel`,
  *    what the client's encoding spends per pixel of text), the rectangle goes out as one fill
  *    of its background, then the blocks without a source as pixel rectangles (consecutive ones
  *    joined), then the copies; otherwise as pixels, as before. A copy of a small block costs
  *    more than ZRLE's or Tight's pixels for it (a web page scrolled by a few rows exposes slices
  *    of glyphs, 3×4 pixels each: copying them made the web scroll 12 % dearer with Tight).
- * Every block sent is then recorded as a source for later updates (`learn`, with its pixels as
- * read now: the framebuffer may change before the update is out).
+ * Every word, block and cell sent is then recorded as a source for later updates (`learn`, with
+ * its pixels as read now: the framebuffer may change before the update is out).
  */
 import type { PixelBuffer } from '../../core/pixel-buffer.js';
 import { boundingRect, type Rect } from '../../core/geometry.js';
-import { findGlyphBlocks, hashPixels, type GlyphBlock } from './glyph-blocks.js';
+import { findGlyphBlocks, findWords, hashPixels, type GlyphBlock, type GlyphBlocks } from './glyph-blocks.js';
+import { cellsOf, piecesOf, textPitch, type Source, type Unit } from './glyph-pieces.js';
 import { blockPixels, MAX_BLOCK_PIXELS, type GlyphIndex } from './glyph-index.js';
 import type { Region } from '../../core/region.js';
 import { Encoding } from '../encoding/encodings.js';
@@ -76,42 +79,16 @@ export function planGlyphCopies(fb: PixelBuffer, rects: readonly Rect[], overwri
   const fills: GlyphFill[] = [];
   const pixels: Rect[] = [];
   const copies: CopyRectSpec[] = [];
-  const learn: { key: number; at: Rect; pixels: Uint32Array }[] = [];
-  /** Pieces of blocks are read into this, one at a time (allocated when a block is split). */
-  let scratch: Uint32Array | null = null;
-  /** Reads block `b` into `buf` at `o` and looks it up; `src` only where a copy pays. */
-  const sourceFor = (b: Rect, buf: Uint32Array, o: number): { key: number; known: Uint32Array | null; src: { x: number; y: number } | null } => {
-    blockPixels(fb, b, buf, o);
-    const key = hashPixels(buf, o, b.w, b.h);
-    const known = index.pixelsOf(key, b.w, b.h, buf, o);
-    // Only where a copy is cheaper than the block's pixels.
-    const src = known && b.w * b.h * bytesPerPixel > COPY_BYTES ? index.positionOutside(key, overwritten) : null;
-    return { key, known, src };
-  };
-  let sizes: ReadonlyMap<number, ReadonlySet<number>> | null = null;
+  const lookup = new GlyphLookup(fb, index, overwritten, bytesPerPixel);
   for (const r of rects) {
     const cut = findGlyphBlocks(fb, r);
     if (!cut || cut.blocks.length === 0) {
       pixels.push(r);
       continue;
     }
-    const blocks = cut.blocks;
+    const units = lookup.unitsOf(cut);
     let ink = 0;
-    for (const b of blocks) ink += b.w * b.h;
-    // Every block's pixels in one array (a typed array per glyph cost more than the hashing).
-    const buf = new Uint32Array(ink);
-    let offset = 0;
-    const units: Unit[] = [];
-    for (const b of blocks) {
-      const area = b.w * b.h;
-      const o = offset;
-      offset += area;
-      if (area < GLYPH_MIN_AREA || area > MAX_BLOCK_PIXELS) { units.push({ rect: b, band: b.band, src: null }); continue; }
-      const { key, known, src } = sourceFor(b, buf, o);
-      learn.push({ key, at: { x: b.x, y: b.y, w: b.w, h: b.h }, pixels: known ?? buf.slice(o, offset) });
-      if (src) units.push({ rect: b, band: b.band, src });
-      else units.push(...piecesOf(fb, b, cut.background, (sizes ??= index.sizes()), (p) => sourceFor(p, (scratch ??= new Uint32Array(MAX_BLOCK_PIXELS)), 0).src));
-    }
+    for (const b of cut.blocks) ink += b.w * b.h;
     const found = units.reduce((n, u) => n + (u.src ? 1 : 0), 0);
     if (found === 0) {
       pixels.push(r);
@@ -138,63 +115,107 @@ export function planGlyphCopies(fb: PixelBuffer, rects: readonly Rect[], overwri
     pixels.push(...rest);
     for (const { rect: b, src } of units) if (src) copies.push({ dest: { x: b.x, y: b.y, w: b.w, h: b.h }, srcX: src.x, srcY: src.y });
   }
-  return { fills, pixels, copies, learn };
-}
-
-/** Part of a damaged rectangle: a glyph block, or a piece of one, with its source if copied. */
-interface Unit {
-  readonly rect: Rect;
-  readonly band: number;
-  readonly src: { x: number; y: number } | null;
+  return { fills, pixels, copies, learn: lookup.learn };
 }
 
 /**
- * Block `b`, which the client does not show as a whole, as pieces it does show: glyphs that
- * touch (antialiased "rn", "ww") form one block, but each was usually seen alone before. From
- * the left edge, each narrower piece (its ink rows only) whose size the index holds (`sizes`:
- * width → heights) is looked up (`sourceOf`); the narrowest known one is taken and the search
- * goes on after it. Columns no known piece starts at become units without a source (whole
- * block rows). Every ink pixel of `b` ends up in exactly one unit: its columns all hold ink (it
- * is a block), and rows a piece leaves out are background in its columns.
+ * Looks up the blocks of one update's rectangles in the client's index and collects what the
+ * update will teach it (`learn`).
  */
-function piecesOf(fb: PixelBuffer, b: GlyphBlock, bg: number, sizes: ReadonlyMap<number, ReadonlySet<number>>, sourceOf: (piece: Rect) => { x: number; y: number } | null): Unit[] {
-  // The first and last ink row of each column: a piece's ink rows without reading it again.
-  const top = new Int32Array(b.w);
-  const bottom = new Int32Array(b.w);
-  const px = fb.pixels;
-  for (let c = 0; c < b.w; c++) {
-    let t = b.y;
-    while (px[t * fb.stride + b.x + c] === bg) t++; // every column of a block holds ink
-    let u = b.y + b.h - 1;
-    while (px[u * fb.stride + b.x + c] === bg) u--;
-    top[c] = t;
-    bottom[c] = u + 1;
-  }
-  const units: Unit[] = [];
-  const right = b.x + b.w;
-  let gapFrom = b.x;
-  let x = b.x;
-  while (x < right) {
-    let hit: Unit | null = null;
-    let t = Infinity;
-    let u = -Infinity;
-    for (let w = 1; x + w <= right && w < b.w; w++) {
-      // the piece [x, x + w): its ink rows grow with each column
-      t = Math.min(t, top[x - b.x + w - 1]!);
-      u = Math.max(u, bottom[x - b.x + w - 1]!);
-      // Only sizes the index holds are worth hashing.
-      if (!sizes.get(w)?.has(u - t) || w * (u - t) < GLYPH_MIN_AREA) continue;
-      const piece = { x, y: t, w, h: u - t };
-      const src = sourceOf(piece);
-      if (src) { hit = { rect: piece, band: b.band, src }; break; }
-    }
-    if (!hit) { x++; continue; }
-    if (x > gapFrom) units.push({ rect: { x: gapFrom, y: b.y, w: x - gapFrom, h: b.h }, band: b.band, src: null });
-    units.push(hit);
-    x += hit.rect.w;
-    gapFrom = x;
-  }
-  if (right > gapFrom) units.push({ rect: { x: gapFrom, y: b.y, w: right - gapFrom, h: b.h }, band: b.band, src: null });
-  return units;
-}
+class GlyphLookup {
+  readonly learn: { key: number; at: Rect; pixels: Uint32Array }[] = [];
+  /** Pieces of blocks are read into this, one at a time (allocated when a block is split). */
+  private scratch: Uint32Array | null = null;
+  private sizes: ReadonlyMap<number, ReadonlySet<number>> | null = null;
 
+  constructor(
+    private readonly fb: PixelBuffer,
+    private readonly index: GlyphIndex,
+    private readonly overwritten: Region,
+    private readonly bytesPerPixel: number,
+  ) {}
+
+  /**
+   * `cut` as units: a word the client shows whole is one copy; otherwise each block is copied
+   * whole, as cells or as pieces where the client shows them, and sent as pixels where not.
+   */
+  unitsOf(cut: GlyphBlocks): Unit[] {
+    const { blocks, background } = cut;
+    const words = findWords(cut).filter((w) => w.rect.w * w.rect.h <= MAX_BLOCK_PIXELS);
+    // Every block's pixels, then every word's, in one array (a typed array per glyph cost more
+    // than the hashing). Blocks too small or too large to copy have no key (-1).
+    const offsets = new Int32Array(blocks.length);
+    const keys = new Float64Array(blocks.length).fill(-1);
+    let end = 0;
+    for (let i = 0; i < blocks.length; i++) { offsets[i] = end; end += blocks[i]!.w * blocks[i]!.h; }
+    let wordArea = 0;
+    for (const w of words) wordArea += w.rect.w * w.rect.h;
+    const buf = new Uint32Array(end + wordArea);
+    for (let i = 0; i < blocks.length; i++) {
+      const b = blocks[i]!;
+      if (b.w * b.h < GLYPH_MIN_AREA || b.w * b.h > MAX_BLOCK_PIXELS) continue;
+      blockPixels(this.fb, b, buf, offsets[i]);
+      keys[i] = hashPixels(buf, offsets[i]!, b.w, b.h);
+    }
+    const pitch = textPitch(blocks, keys) || this.index.pitchHint;
+    this.index.pitchHint = pitch;
+    let wordOffset = end;
+    let nextWord = 0;
+    const units: Unit[] = [];
+    for (let i = 0; i < blocks.length; i++) {
+      const b = blocks[i]!;
+      const word = words[nextWord];
+      if (word?.first === i) {
+        nextWord++;
+        const wo = wordOffset;
+        wordOffset += word.rect.w * word.rect.h;
+        blockPixels(this.fb, word.rect, buf, wo);
+        const src = this.visit(word.rect, buf, wo, hashPixels(buf, wo, word.rect.w, word.rect.h));
+        if (src) {
+          // One copy for the word; its glyphs are still recorded, as sources for other words.
+          units.push({ rect: word.rect, band: b.band, src });
+          for (let k = i; k < word.end; k++) if (keys[k]! >= 0) this.visit(blocks[k]!, buf, offsets[k]!, keys[k]!);
+          i = word.end - 1;
+          continue;
+        }
+      }
+      if (keys[i]! < 0) { units.push({ rect: b, band: b.band, src: null }); continue; }
+      const src = this.visit(b, buf, offsets[i]!, keys[i]!);
+      if (src) units.push({ rect: b, band: b.band, src });
+      else units.push(...this.split(b, background, pitch));
+    }
+    return units;
+  }
+
+  /**
+   * Block `b`, not shown whole, in parts: character cells where the text has a pitch that
+   * divides it (each recorded), else the pieces the client shows.
+   */
+  private split(b: GlyphBlock, background: number, pitch: number): Unit[] {
+    return (
+      cellsOf(this.fb, b, background, pitch, GLYPH_MIN_AREA, (cell) => this.visitPiece(cell, true)) ??
+      piecesOf(this.fb, b, background, (this.sizes ??= this.index.sizes()), GLYPH_MIN_AREA, (piece) => this.visitPiece(piece, false))
+    );
+  }
+
+  /** Looks up block `b` (its pixels at `o` of `buf`, hashed `key`), records it to learn, and returns its source. */
+  private visit(b: Rect, buf: Uint32Array, o: number, key: number): Source {
+    const known = this.index.pixelsOf(key, b.w, b.h, buf, o);
+    this.learn.push({ key, at: { x: b.x, y: b.y, w: b.w, h: b.h }, pixels: known ?? buf.slice(o, o + b.w * b.h) });
+    return this.sourceOf(b, key, known);
+  }
+
+  /** Reads and looks up a piece of a block; `record`: learn it too. */
+  private visitPiece(piece: Rect, record: boolean): Source {
+    const sc = (this.scratch ??= new Uint32Array(MAX_BLOCK_PIXELS));
+    blockPixels(this.fb, piece, sc, 0);
+    const key = hashPixels(sc, 0, piece.w, piece.h);
+    if (record) return this.visit(piece, sc, 0, key);
+    return this.sourceOf(piece, key, this.index.pixelsOf(key, piece.w, piece.h, sc, 0));
+  }
+
+  /** Where the client shows `b` (`known`: its pixels are in the index), only where a copy is cheaper than its pixels. */
+  private sourceOf(b: Rect, key: number, known: Uint32Array | null): Source {
+    return known && b.w * b.h * this.bytesPerPixel > COPY_BYTES ? this.index.positionOutside(key, this.overwritten) : null;
+  }
+}

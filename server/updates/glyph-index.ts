@@ -39,6 +39,12 @@ export class GlyphIndex {
   private storedPixels = 0;
   /** How many blocks of each size are recorded, by `w * SIZE_KEY + h` (`sizes`). */
   private readonly sizeCounts = new Map<number, number>();
+  /**
+   * The character pitch of the monospace text last cut (`textPitch`), or 0: a hint for a
+   * rectangle with too few glyphs to show it (a run of digits alone). Only where to cut is taken
+   * from it; copies still need identical pixels.
+   */
+  pitchHint = 0;
 
   /** Recorded positions in all. */
   get size(): number {
@@ -144,6 +150,7 @@ export class GlyphIndex {
     this.byKey.clear();
     this.storedPixels = 0;
     this.sizeCounts.clear();
+    this.pitchHint = 0;
   }
 
   /** The sizes of the recorded blocks: width → heights. */

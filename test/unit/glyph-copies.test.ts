@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createPixelBuffer, solidPixelBuffer, type PixelBuffer } from '../../core/pixel-buffer.js';
 import type { Rect } from '../../core/geometry.js';
 import { Region } from '../../core/region.js';
-import { findGlyphBlocks, hashPixels } from '../../server/updates/glyph-blocks.js';
+import { findGlyphBlocks, findWords, hashPixels } from '../../server/updates/glyph-blocks.js';
+import { textPitch } from '../../server/updates/glyph-pieces.js';
 import { GlyphIndex, MAX_BLOCKS, MAX_STORED_PIXELS, POSITIONS_PER_KEY, blockPixels } from '../../server/updates/glyph-index.js';
 import { planGlyphCopies } from '../../server/updates/glyph-copies.js';
 import { VncServer } from '../../server/vnc-server.js';
@@ -174,13 +175,15 @@ describe('planGlyphCopies', () => {
       { dest: { x: 24, y: 20, w: 5, h: 8 }, srcX: 0, srcY: 0 },
     ]);
     expect(plan.pixels).toEqual([{ x: 12, y: 20, w: 11, h: 8 }]); // glyphs 2 and 3, joined
-    expect(plan.learn.map((l) => l.at.x)).toEqual([0, 6, 12, 18, 24]);
+    // the line as one word (its glyphs are a column apart), then each glyph
+    expect(plan.learn.map((l) => l.at.x)).toEqual([0, 0, 6, 12, 18, 24]);
+    expect(plan.learn[0]!.at).toEqual({ x: 0, y: 20, w: 29, h: 8 });
     // An encoding that spends less on the glyphs than a copy costs: pixels.
     expect(planGlyphCopies(fb, [line], Region.of(line), index, 0.2)).toMatchObject({ fills: [], copies: [], pixels: [line] });
     // Nothing known: the line goes as pixels, and its blocks are learned.
     const cold = planGlyphCopies(fb, [line], Region.of(line), new GlyphIndex(), 2);
     expect(cold).toMatchObject({ fills: [], copies: [], pixels: [line] });
-    expect(cold.learn).toHaveLength(5);
+    expect(cold.learn).toHaveLength(6);
   });
 });
 
@@ -203,6 +206,86 @@ describe('planGlyphCopies with touching glyphs', () => {
     expect(plan.fills).toEqual([{ rect: line, colour: BG }]);
     // The whole block is recorded too, for the next time it appears.
     expect(plan.learn.map((l) => l.at)).toEqual([{ x: 10, y: 20, w: 15, h: 8 }]);
+  });
+});
+
+/** Applies what a plan teaches, as the update sender does once the update is out. */
+function learnPlan(index: GlyphIndex, plan: ReturnType<typeof planGlyphCopies>): void {
+  for (const { key, at, pixels } of plan.learn) index.learn(at, key, pixels);
+}
+
+/** Draws `cells` (glyph numbers, null for a space) from column 0 at `pitch`; returns the line's rectangle. */
+function drawLine(fb: PixelBuffer, glyphs: readonly Glyph[], cells: readonly (number | null)[], y: number, pitch = CELL_W): Rect {
+  cells.forEach((g, i) => { if (g !== null) drawGlyph(fb, glyphs[g]!, i * pitch, y); });
+  return { x: 0, y, w: cells.length * pitch + 1, h: CELL_H };
+}
+
+describe('words', () => {
+  it('groups blocks closer than a space, and a word the client shows whole goes as one copy', () => {
+    const fb = filled(120, 60, BG);
+    const glyphs = makeGlyphs(4, 8);
+    // "01 2  30": glyphs a column apart form words, a blank cell splits them
+    const first = drawLine(fb, glyphs, [0, 1, null, 2, null, null, 3, 0], 0);
+    const cut = findGlyphBlocks(fb, first)!;
+    expect(findWords(cut)).toEqual([
+      { rect: { x: 0, y: 0, w: 11, h: 8 }, first: 0, end: 2 },
+      { rect: { x: 36, y: 0, w: 11, h: 8 }, first: 3, end: 5 },
+    ]);
+    const index = new GlyphIndex();
+    learnPlan(index, planGlyphCopies(fb, [first], Region.of(first), index, 2));
+    // a new line "30 01" (with a known, but differently spaced, pair of glyphs)
+    const second = drawLine(fb, glyphs, [null, 3, 0, null, 0, 1], 30);
+    const plan = planGlyphCopies(fb, [second], Region.of(second), index, 2);
+    expect(plan.copies).toEqual([
+      { dest: { x: 6, y: 30, w: 11, h: 8 }, srcX: 36, srcY: 0 },
+      { dest: { x: 24, y: 30, w: 11, h: 8 }, srcX: 0, srcY: 0 },
+    ]);
+    expect(plan.pixels).toEqual([]);
+    // The glyphs of a word copied whole are recorded too, as sources for other words.
+    expect(plan.learn.map((l) => `${l.at.x}:${l.at.w}`)).toEqual(['6:11', '6:5', '12:5', '24:11', '24:5', '30:5']);
+  });
+});
+
+describe('character cells', () => {
+  it('finds the pitch of monospace text from its repeated glyphs, and none in proportional text', () => {
+    const fb = filled(200, 40, BG);
+    const glyphs = makeGlyphs(3, 12);
+    const keysOf = (r: Rect) => {
+      const cut = findGlyphBlocks(fb, r)!;
+      return { blocks: cut.blocks, keys: cut.blocks.map((b) => hashBlock(fb, b)) };
+    };
+    const mono = drawLine(fb, glyphs, [0, null, 1, 0, null, 2, null, 0, 1], 0);
+    const m = keysOf(mono);
+    expect(textPitch(m.blocks, m.keys)).toBe(CELL_W);
+    // glyph 0 at 0, 13 and 28: distances 13 and 28 have no common divisor of 4 or more
+    for (const x of [0, 13, 28]) drawGlyph(fb, glyphs[0]!, x, 20);
+    const p = keysOf({ x: 0, y: 20, w: 40, h: CELL_H });
+    expect(textPitch(p.blocks, p.keys)).toBe(0);
+  });
+
+  it('cuts a run of touching glyphs that fill their cells into cells, and copies the cells the client shows', () => {
+    const fb = filled(120, 60, BG);
+    // Ink 6 columns wide with a blank seventh, drawn 6 apart: every run of them touches (digits).
+    const glyphs = makeGlyphs(4, 31, CELL_W + 1, CELL_H);
+    const index = new GlyphIndex();
+    // "0 1 0 2  0": single glyphs the client is shown first; the repeats of 0 give the pitch
+    const first = drawLine(fb, glyphs, [0, null, 1, null, 0, null, 2, null, null, 0], 0);
+    learnPlan(index, planGlyphCopies(fb, [first], Region.of(first), index, 2));
+    // "2013": one block; the line alone shows no pitch, the index remembers it
+    const run = drawLine(fb, glyphs, [2, 0, 1, 3], 30);
+    expect(findGlyphBlocks(fb, run)!.blocks).toEqual([{ x: 0, y: 30, w: 24, h: 8, band: 0 }]);
+    const plan = planGlyphCopies(fb, [run], Region.of(run), index, 2);
+    expect(plan.copies).toEqual([
+      { dest: { x: 0, y: 30, w: 6, h: 8 }, srcX: 36, srcY: 0 },
+      { dest: { x: 6, y: 30, w: 6, h: 8 }, srcX: 54, srcY: 0 },
+      { dest: { x: 12, y: 30, w: 6, h: 8 }, srcX: 12, srcY: 0 },
+    ]);
+    expect(plan.pixels).toEqual([{ x: 18, y: 30, w: 6, h: 8 }]); // glyph 3, never shown
+    // the run, then each of its cells, is recorded: glyph 3's cell is a source from now on
+    expect(plan.learn.map((l) => l.at)).toEqual([
+      { x: 0, y: 30, w: 24, h: 8 },
+      ...[0, 6, 12, 18].map((x) => ({ x, y: 30, w: 6, h: 8 })),
+    ]);
   });
 });
 
@@ -269,15 +352,22 @@ describe('glyph copies through the server', () => {
       c.setEncodings(encodings);
       c.requestUpdate(false);
       await c.readUpdate({ decodeRect });
-      viewers.push({ c, dec, decodeRect, pixels: fbPixels, name: encodings.join(','), glyphCopies: 0 });
+      viewers.push({ c, dec, decodeRect, pixels: fbPixels, name: encodings.join(','), glyphCopies: 0, wordCopies: 0 });
     }
 
     const glyphs = makeGlyphs(10, 99, cw, ch);
     const rnd = xorshift32(2024);
-    /** A line of glyphs; one line in three packs them a column closer, so that they touch. */
+    const vocabulary = Array.from({ length: 8 }, () => Array.from({ length: 1 + (rnd() % 4) }, () => rnd() % glyphs.length));
+    /**
+     * A line of words from `vocabulary`, a blank cell after each; one line in three packs the
+     * glyphs a column closer, so that they touch and fill their cells (digits).
+     */
     const line = (row: number, cols: number) => {
       const pitch = rnd() % 3 === 0 ? cw - 1 : cw;
-      for (let i = 0; i < cols; i++) drawGlyph(fb, glyphs[rnd() % glyphs.length]!, i * pitch, row * ch);
+      for (let i = 0; i < cols; i++) {
+        for (const g of vocabulary[rnd() % vocabulary.length]!) if (i < cols) drawGlyph(fb, glyphs[g]!, i++ * pitch, row * ch);
+        if (i < cols) for (let y = row * ch; y < (row + 1) * ch; y++) fb.pixels.fill(BG, y * fb.stride + i * pitch, y * fb.stride + (i + 1) * pitch);
+      }
       return { x: 0, y: row * ch, w: cols * cw, h: ch };
     };
     /** Areas our framebuffer changed without damage yet: the clients may differ there. */
@@ -320,6 +410,7 @@ describe('glyph copies through the server', () => {
         v.c.requestUpdate(true);
         const u = await v.c.readUpdate({ decodeRect: v.decodeRect });
         v.glyphCopies += u.rects.filter((q) => q.encoding === 1 && q.w * q.h < W * ch).length;
+        v.wordCopies += u.rects.filter((q) => q.encoding === 1 && q.w > cw && q.h <= ch).length;
         expectSame(v.pixels(), fb, unreported, `${v.name} step ${step}`);
       }
       if (rnd() % 4 === 0 && unreported.length) {
@@ -338,6 +429,7 @@ describe('glyph copies through the server', () => {
       v.dec.dispose();
       // every client was sent glyphs as copies (RRE included: fills are cheap there too)
       expect(v.glyphCopies, v.name).toBeGreaterThan(200);
+      expect(v.wordCopies, v.name).toBeGreaterThan(20);
     }
   }, 60_000);
 });
