@@ -240,15 +240,10 @@ export class EncodeManager {
   }
 
   /**
-   * A CopyRect rectangle: `dest` gets the client's own pixels from (`srcX`, `srcY`). Throws
-   * VNC_ERR_UNSUPPORTED when the client did not list CopyRect. `bytesPerPixel` (the client's)
-   * only feeds the raw-equivalent counter.
+   * CopyRect rectangles in one chunk: each `dest` gets the client's own pixels from (`srcX`,
+   * `srcY`). Throws VNC_ERR_UNSUPPORTED when the client did not list CopyRect. `bytesPerPixel`
+   * (the client's) only feeds the raw-equivalent counter.
    */
-  encodeCopy(dest: Rect, srcX: number, srcY: number, bytesPerPixel = 4): EncodedRects {
-    return this.encodeCopies([{ dest, srcX, srcY }], bytesPerPixel);
-  }
-
-  /** Several CopyRect rectangles in one chunk (as `encodeCopy` for each, in one buffer). */
   encodeCopies(copies: readonly CopyRectSpec[], bytesPerPixel = 4): EncodedRects {
     if (!this.listed.has(Encoding.CopyRect)) throw new VncError(ErrorCode.Unsupported, 'client did not list CopyRect');
     const out = encodeCopyRects(copies);

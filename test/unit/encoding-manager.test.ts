@@ -156,15 +156,15 @@ describe('EncodeManager.encodeRegion', () => {
     }
   });
 
-  it('encodeCopy needs CopyRect in the list, and decodes as a copy', async () => {
+  it('encodeCopies needs CopyRect in the list, and decodes as a copy', async () => {
     const m = new EncodeManager();
     m.setEncodings([0]);
-    expect(() => m.encodeCopy({ x: 0, y: 0, w: 4, h: 4 }, 8, 8)).toThrow(expect.objectContaining({ code: 'VNC_ERR_UNSUPPORTED' }));
+    expect(() => m.encodeCopies([{ dest: { x: 0, y: 0, w: 4, h: 4 }, srcX: 8, srcY: 8 }])).toThrow(expect.objectContaining({ code: 'VNC_ERR_UNSUPPORTED' }));
     m.setEncodings([1, 0]);
     const fb = makeFramebuffer(32, 32, 'noise');
     const ctx = ctxFor(FORMATS.native32!);
     const dec = new RfbTestDecoder(FORMATS.native32!, 32, 32);
-    await decodeAll(dec, [await m.encodeRegion(fb, [{ x: 0, y: 0, w: 32, h: 32 }], ctx), m.encodeCopy({ x: 0, y: 0, w: 10, h: 10 }, 20, 20)]);
+    await decodeAll(dec, [await m.encodeRegion(fb, [{ x: 0, y: 0, w: 32, h: 32 }], ctx), m.encodeCopies([{ dest: { x: 0, y: 0, w: 10, h: 10 }, srcX: 20, srcY: 20 }])]);
     for (let y = 0; y < 10; y++) for (let x = 0; x < 10; x++) expect(dec.pixels[y * 32 + x]).toBe(fb.pixels[(y + 20) * fb.stride + x + 20]);
     expect(m.stats().find((s) => s.encoding === Encoding.CopyRect)?.bytes).toBe(16);
     m.dispose();

@@ -160,7 +160,7 @@ describe('noVNC decoders accept our encodings', () => {
     // Outside the photo-like window the content is palette-like and must be exact.
     compare(screen, fb, { x: 0, y: 0, w: 800, h: 70 });
     compare(screen, fb, { x: 0, y: 340, w: 800, h: 160 });
-    const copy = m.encodeCopy({ x: 0, y: 0, w: 50, h: 50 }, 100, 100);
+    const copy = m.encodeCopies([{ dest: { x: 0, y: 0, w: 50, h: 50 }, srcX: 100, srcY: 100 }]);
     await feed(decoders, screen, copy.chunks, copy.count);
     // CopyRect promises: the destination now shows what the client had at the source.
     for (let y = 0; y < 50; y++) for (let x = 0; x < 50; x++) {
